@@ -2,6 +2,8 @@
 //! multilevel hierarchy (a municipality lies in a region, a region in a larger region or under
 //! a national authority).
 
+use chrono::{DateTime, Utc};
+
 use crate::ValidationError;
 use crate::identifiers::{Email, Pic, VatNumber, Website, WikidataId};
 use crate::ids::ActorId;
@@ -127,6 +129,16 @@ impl ActorProfile {
     pub fn is_smaller_community(&self) -> Option<bool> {
         is_smaller_community(self.0.kind, self.0.population)
     }
+}
+
+/// A stored actor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub id: ActorId,
+    pub profile: ActorProfile,
+    pub parent_id: Option<ActorId>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 pub fn parse_actor_name(raw: &str) -> Result<String, ValidationError> {

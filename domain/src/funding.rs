@@ -5,9 +5,10 @@
 //! Ceilings are data (rows seeded by a migration, with a case name and a legal reference),
 //! never constants in code: a correction is a data change, and new cases need no release.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::ValidationError;
+use crate::ids::{AllocationId, CeilingRuleId, PartnershipId, StreamId};
 use crate::money::{Euros, Rate, share};
 use crate::partnership::code_enum;
 
@@ -150,6 +151,57 @@ impl AllocationTerms {
     /// EU contribution / eligible cost, four decimals.
     pub fn co_financing_rate(&self) -> rust_decimal::Decimal {
         share(self.0.eu_contribution, self.0.eligible_cost).unwrap_or_default()
+    }
+}
+
+/// A funding stream of the 2021-2027 budget.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FundingStream {
+    pub id: StreamId,
+    /// `AMIF`, `ESF_PLUS`, `ERDF`.
+    pub code: String,
+    pub name: String,
+    pub legal_basis: String,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+}
+
+/// A co-financing ceiling rule row: the highest EU share for one case of one stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CeilingRule {
+    pub id: CeilingRuleId,
+    pub stream_id: StreamId,
+    pub case: CeilingCase,
+    pub description: String,
+    pub max_rate: Rate,
+    pub legal_reference: String,
+    /// False while the figure awaits a check against the regulation's text.
+    pub verified: bool,
+    pub note: Option<String>,
+}
+
+/// A stored allocation of a stream's money to a partnership. Its terms respected the ceiling
+/// rule when they were written; a rule row corrected later does not make it disappear (the
+/// funders' audit is where such a breach shows), so the stored form holds plain amounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allocation {
+    pub id: AllocationId,
+    pub partnership_id: PartnershipId,
+    pub stream_id: StreamId,
+    pub ceiling_rule_id: CeilingRuleId,
+    pub eligible_cost: Euros,
+    pub eu_contribution: Euros,
+    pub status: AllocationStatus,
+    pub decision_date: Option<NaiveDate>,
+    pub reference: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Allocation {
+    /// EU contribution / eligible cost, four decimals.
+    pub fn co_financing_rate(&self) -> rust_decimal::Decimal {
+        share(self.eu_contribution, self.eligible_cost).unwrap_or_default()
     }
 }
 

@@ -5,9 +5,10 @@
 
 use std::collections::BTreeSet;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::ValidationError;
+use crate::ids::{ActorId, MembershipId, PartnershipId};
 use crate::partnership::{PartnershipKind, PartnershipStatus, code_enum};
 
 code_enum!(
@@ -66,6 +67,26 @@ impl RoleSet {
 
     pub fn iter(&self) -> impl Iterator<Item = Role> + '_ {
         self.0.iter().copied()
+    }
+}
+
+/// A stored membership: one actor in one partnership.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub id: MembershipId,
+    pub partnership_id: PartnershipId,
+    pub actor_id: ActorId,
+    pub roles: RoleSet,
+    pub joined_on: NaiveDate,
+    pub left_on: Option<NaiveDate>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Membership {
+    /// A member who has not left.
+    pub fn is_current(&self) -> bool {
+        self.left_on.is_none()
     }
 }
 

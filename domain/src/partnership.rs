@@ -3,9 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::ValidationError;
+use crate::ids::PartnershipId;
 
 macro_rules! code_enum {
     ($(#[$doc:meta])* $name:ident { $($variant:ident = $code:literal),+ $(,)? }) => {
@@ -160,6 +161,16 @@ impl PartnershipDetails {
     pub fn into_parts(self) -> PartnershipDetailsParts {
         self.0
     }
+}
+
+/// A stored partnership.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partnership {
+    pub id: PartnershipId,
+    pub details: PartnershipDetails,
+    pub status: PartnershipStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 pub fn parse_title(raw: &str) -> Result<String, ValidationError> {

@@ -1,1 +1,15 @@
-//! placeholder
+//! Storage of the partnership registry: sea-orm entities, hand-written migrations and the
+//! repositories that take and return domain types. The only crate that knows SQL. Works on
+//! SQLite (the embedded default) and PostgreSQL (production) alike.
+
+mod database;
+mod entities;
+mod error;
+pub mod migrations;
+pub mod pagination;
+pub mod repo;
+pub mod test_db;
+
+pub use database::{Backend, Database};
+pub use error::RepoError;
+pub use pagination::{Cursor, Page, PageRequest, SortDirection, SortValue};

@@ -1,0 +1,140 @@
+//! The connection pool, migrations, and write transactions.
+//!
+//! SQLite allows one writer at a time and answers "database is locked" to a second one that
+//! upgrades a read transaction; so on SQLite every write transaction first takes a process-wide
+//! writer lock, and the database runs in WAL mode so that readers never wait for the writer.
+//! PostgreSQL needs no such lock: rows are locked where a rule spans several rows.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::{ConnectOptions, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use sea_orm_migration::MigratorTrait;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::migrations::Migrator;
+
+/// Which database a [`Database`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A pool of connections to the registry's database.
+#[derive(Clone)]
+pub struct Database {
+    conn: DatabaseConnection,
+    backend: Backend,
+    /// Serialises writers on SQLite; `None` on PostgreSQL.
+    writer: Option<Arc<Mutex<()>>>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Database {
+    /// Connects to `url` (`sqlite://registry.db?mode=rwc` or `postgres://...`).
+    pub async fn connect(url: &str) -> Result<Self, DbErr> {
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(DbErr::Custom(
+                "the database URL must start with sqlite: or postgres:".into(),
+            ));
+        };
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(5))
+            // Statements are traced by the repositories' own spans; sqlx's per-statement log
+            // lines would repeat them at INFO.
+            .sqlx_logging(false);
+        match backend {
+            Backend::Sqlite => {
+                options.max_connections(8).map_sqlx_sqlite_opts(|o| {
+                    o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                        .busy_timeout(Duration::from_secs(10))
+                        .foreign_keys(true)
+                });
+            }
+            Backend::Postgres => {
+                options.max_connections(16);
+            }
+        }
+        let conn = sea_orm::Database::connect(options).await?;
+        Ok(Self {
+            conn,
+            backend,
+            writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+        })
+    }
+
+    /// Applies the migrations that have not run yet.
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        let _guard = self.writer_guard().await;
+        Migrator::up(&self.conn, None).await
+    }
+
+    /// Names of migrations that the code knows and the database has not applied.
+    pub async fn pending_migrations(&self) -> Result<Vec<String>, DbErr> {
+        let pending = Migrator::get_pending_migrations(&self.conn).await?;
+        Ok(pending.iter().map(|m| m.name().to_owned()).collect())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The raw connection, for tests and tools that inspect tables directly.
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    /// True when the database answers.
+    pub async fn ping(&self) -> bool {
+        self.conn.ping().await.is_ok()
+    }
+
+    pub async fn close(self) -> Result<(), DbErr> {
+        self.conn.close().await
+    }
+
+    async fn writer_guard(&self) -> Option<OwnedMutexGuard<()>> {
+        match &self.writer {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        }
+    }
+
+    /// Begins a write transaction (after taking the writer lock on SQLite).
+    pub(crate) async fn begin_write(&self) -> Result<WriteTx, DbErr> {
+        let guard = self.writer_guard().await;
+        let txn = self.conn.begin().await?;
+        Ok(WriteTx {
+            txn,
+            _guard: guard,
+            backend: self.backend,
+        })
+    }
+}
+
+/// A write transaction; dropped without `commit` it rolls back.
+pub(crate) struct WriteTx {
+    pub(crate) txn: DatabaseTransaction,
+    _guard: Option<OwnedMutexGuard<()>>,
+    pub(crate) backend: Backend,
+}
+
+impl WriteTx {
+    pub(crate) async fn commit(self) -> Result<(), DbErr> {
+        self.txn.commit().await
+    }
+}

@@ -1,0 +1,304 @@
+//! Actors: create, update, read by ids, list with filters, and the hierarchy checks that need
+//! the stored ancestors.
+
+use domain::ValidationError;
+use domain::actor::{Actor, ActorKind, ActorProfile, HierarchyNode, check_parent};
+use domain::ids::ActorId;
+use domain::territory::CountryCode;
+use sea_orm::sea_query::{Condition, LikeExpr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use tracing::instrument;
+
+use crate::database::WriteTx;
+use crate::entities::actor;
+use crate::pagination::{Cursor, Page, PageRequest, SortDirection, SortValue, after};
+use crate::{Backend, Database, RepoError};
+
+/// The deepest hierarchy walked: far more levels than any government has, and a bound that
+/// keeps a corrupt chain from looping.
+const MAX_DEPTH: usize = 32;
+
+/// Which actors to list. Empty lists mean "any".
+#[derive(Debug, Clone, Default)]
+pub struct ActorFilter {
+    pub kinds: Vec<ActorKind>,
+    pub countries: Vec<CountryCode>,
+    /// A NUTS code prefix (`ES2` matches `ES21`, `ES211`...), already upper-case.
+    pub nuts_prefix: Option<String>,
+    /// Case-insensitive substring of the name.
+    pub name_contains: Option<String>,
+    pub parent_id: Option<ActorId>,
+}
+
+pub struct Actors<'a> {
+    pub(crate) db: &'a Database,
+}
+
+fn fold(text: &str) -> String {
+    text.to_lowercase()
+}
+
+impl Actors<'_> {
+    #[instrument(name = "repo.actors.create", skip_all)]
+    pub async fn create(
+        &self,
+        profile: ActorProfile,
+        parent_id: Option<ActorId>,
+    ) -> Result<Actor, RepoError> {
+        let tx = self.db.begin_write().await?;
+        let id = ActorId::generate();
+        if let Some(parent_id) = parent_id {
+            check_hierarchy(&tx, id, &profile, parent_id).await?;
+        }
+        let now = super::now();
+        let mut model = active_model(&profile, parent_id);
+        model.id = Set(id.as_uuid());
+        model.created_at = Set(now);
+        model.updated_at = Set(now);
+        let row = model.insert(&tx.txn).await?;
+        tx.commit().await?;
+        super::rows::actor(row)
+    }
+
+    /// Replaces an actor's profile and parent. The kind cannot change: other records (roles,
+    /// hierarchy) depend on it.
+    #[instrument(name = "repo.actors.update", skip_all, fields(actor = %id))]
+    pub async fn update(
+        &self,
+        id: ActorId,
+        profile: ActorProfile,
+        parent_id: Option<ActorId>,
+    ) -> Result<Actor, RepoError> {
+        let tx = self.db.begin_write().await?;
+        let current = actor::Entity::find_by_id(id.as_uuid())
+            .one(&tx.txn)
+            .await?
+            .ok_or_else(|| RepoError::not_found("actor", id))?;
+        if current.kind != profile.parts().kind.code() {
+            return Err(ValidationError::new(
+                "kind",
+                format!("an actor's kind cannot change (it is {})", current.kind),
+            )
+            .into());
+        }
+        if let Some(parent_id) = parent_id {
+            if tx.backend == Backend::Postgres {
+                // Two concurrent re-parentings could each pass the cycle check and together
+                // form a cycle: hierarchy changes take turns.
+                tx.txn
+                    .execute_unprepared("SELECT pg_advisory_xact_lock(7301001)")
+                    .await?;
+            }
+            check_hierarchy(&tx, id, &profile, parent_id).await?;
+        }
+        let country = profile.parts().country.as_str().to_owned();
+        if current.country != country {
+            let territorial_children = actor::Entity::find()
+                .filter(actor::Column::ParentId.eq(id.as_uuid()))
+                .filter(actor::Column::Kind.is_in(["MUNICIPALITY", "REGION"]))
+                .count(&tx.txn)
+                .await?;
+            if territorial_children > 0 {
+                return Err(ValidationError::new(
+                    "country",
+                    format!(
+                        "cannot move to {country}: {territorial_children} municipalities or regions lie in this actor in {}",
+                        current.country
+                    ),
+                )
+                .into());
+            }
+        }
+        let mut model = active_model(&profile, parent_id);
+        model.id = sea_orm::Unchanged(id.as_uuid());
+        model.updated_at = Set(super::now());
+        let row = model.update(&tx.txn).await?;
+        tx.commit().await?;
+        super::rows::actor(row)
+    }
+
+    #[instrument(name = "repo.actors.get", skip_all, fields(actor = %id))]
+    pub async fn get(&self, id: ActorId) -> Result<Actor, RepoError> {
+        let row = actor::Entity::find_by_id(id.as_uuid())
+            .one(self.db.connection())
+            .await?
+            .ok_or_else(|| RepoError::not_found("actor", id))?;
+        super::rows::actor(row)
+    }
+
+    /// The actors with these ids that exist, in no particular order.
+    #[instrument(name = "repo.actors.find_by_ids", skip_all, fields(n = ids.len()))]
+    pub async fn find_by_ids(&self, ids: &[ActorId]) -> Result<Vec<Actor>, RepoError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        actor::Entity::find()
+            .filter(actor::Column::Id.is_in(ids.iter().map(ActorId::as_uuid)))
+            .all(self.db.connection())
+            .await?
+            .into_iter()
+            .map(super::rows::actor)
+            .collect()
+    }
+
+    /// A page of actors, ordered by name (case-insensitively), then id.
+    #[instrument(name = "repo.actors.list", skip_all)]
+    pub async fn list(
+        &self,
+        filter: &ActorFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Actor>, RepoError> {
+        let mut query = actor::Entity::find().filter(condition(filter));
+        if let Some(cursor) = &page.after {
+            query = query.filter(after(
+                Some(actor::Column::NameFolded),
+                actor::Column::Id,
+                cursor,
+                page.direction,
+            ));
+        }
+        let order = match page.direction {
+            SortDirection::Asc => sea_orm::Order::Asc,
+            SortDirection::Desc => sea_orm::Order::Desc,
+        };
+        let rows = query
+            .order_by(actor::Column::NameFolded, order.clone())
+            .order_by(actor::Column::Id, order)
+            .limit(page.first + 1)
+            .all(self.db.connection())
+            .await?;
+        let page = Page::from_rows(rows, page.first, |row| Cursor {
+            sort: SortValue::Text(row.name_folded.clone()),
+            id: row.id,
+        });
+        let items = page
+            .items
+            .into_iter()
+            .map(|(c, row)| super::rows::actor(row).map(|a| (c, a)))
+            .collect::<Result<_, _>>()?;
+        Ok(Page {
+            items,
+            has_next_page: page.has_next_page,
+        })
+    }
+
+    /// How many actors match, with exactly the filter of [`Self::list`].
+    #[instrument(name = "repo.actors.count", skip_all)]
+    pub async fn count(&self, filter: &ActorFilter) -> Result<u64, RepoError> {
+        Ok(actor::Entity::find()
+            .filter(condition(filter))
+            .count(self.db.connection())
+            .await?)
+    }
+
+    /// Ids of the ancestors of `id`, nearest first.
+    pub async fn ancestors(&self, id: ActorId) -> Result<Vec<ActorId>, RepoError> {
+        ancestors(self.db.connection(), id).await
+    }
+}
+
+fn condition(filter: &ActorFilter) -> Condition {
+    let mut cond = Condition::all();
+    if !filter.kinds.is_empty() {
+        cond = cond.add(actor::Column::Kind.is_in(filter.kinds.iter().map(|k| k.code())));
+    }
+    if !filter.countries.is_empty() {
+        cond = cond.add(
+            actor::Column::Country.is_in(filter.countries.iter().map(|c| c.as_str().to_owned())),
+        );
+    }
+    if let Some(prefix) = &filter.nuts_prefix {
+        cond = cond.add(
+            actor::Column::NutsCode
+                .like(LikeExpr::new(format!("{}%", super::like_escape(prefix))).escape('\\')),
+        );
+    }
+    if let Some(name) = &filter.name_contains {
+        cond = cond
+            .add(actor::Column::NameFolded.like(
+                LikeExpr::new(format!("%{}%", super::like_escape(&fold(name)))).escape('\\'),
+            ));
+    }
+    if let Some(parent) = filter.parent_id {
+        cond = cond.add(actor::Column::ParentId.eq(parent.as_uuid()));
+    }
+    cond
+}
+
+fn active_model(profile: &ActorProfile, parent_id: Option<ActorId>) -> actor::ActiveModel {
+    let p = profile.parts();
+    actor::ActiveModel {
+        id: sea_orm::NotSet,
+        kind: Set(p.kind.code().to_owned()),
+        name: Set(p.name.clone()),
+        name_folded: Set(fold(&p.name)),
+        country: Set(p.country.as_str().to_owned()),
+        nuts_code: Set(p.nuts.as_ref().map(|n| n.code().to_owned())),
+        nuts_version: Set(p.nuts.as_ref().map(|n| i32::from(n.version()))),
+        lau_code: Set(p.lau.as_ref().map(|l| l.code().to_owned())),
+        lau_year: Set(p.lau.as_ref().map(|l| i32::from(l.year()))),
+        population: Set(p.population.map(i64::from)),
+        parent_id: Set(parent_id.map(|id| id.as_uuid())),
+        pic: Set(p.pic.as_ref().map(|v| v.as_str().to_owned())),
+        vat_number: Set(p.vat_number.as_ref().map(|v| v.as_str().to_owned())),
+        wikidata_id: Set(p.wikidata_id.as_ref().map(|v| v.as_str().to_owned())),
+        website: Set(p.website.as_ref().map(|v| v.as_str().to_owned())),
+        email: Set(p.email.as_ref().map(|v| v.as_str().to_owned())),
+        created_at: sea_orm::NotSet,
+        updated_at: sea_orm::NotSet,
+    }
+}
+
+async fn ancestors(conn: &impl ConnectionTrait, id: ActorId) -> Result<Vec<ActorId>, RepoError> {
+    let mut chain = Vec::new();
+    let mut next = id;
+    for _ in 0..MAX_DEPTH {
+        let parent = actor::Entity::find_by_id(next.as_uuid())
+            .select_only()
+            .column(actor::Column::ParentId)
+            .into_tuple::<Option<uuid::Uuid>>()
+            .one(conn)
+            .await?
+            .flatten();
+        match parent {
+            Some(parent) => {
+                let parent = ActorId::from_uuid(parent);
+                if chain.contains(&parent) {
+                    break;
+                }
+                chain.push(parent);
+                next = parent;
+            }
+            None => break,
+        }
+    }
+    Ok(chain)
+}
+
+async fn check_hierarchy(
+    tx: &WriteTx,
+    child_id: ActorId,
+    profile: &ActorProfile,
+    parent_id: ActorId,
+) -> Result<(), RepoError> {
+    let parent = actor::Entity::find_by_id(parent_id.as_uuid())
+        .one(&tx.txn)
+        .await?
+        .ok_or_else(|| ValidationError::new("parentId", "refers to no actor"))?;
+    let parent = super::rows::actor(parent)?;
+    let chain = ancestors(&tx.txn, parent_id).await?;
+    let node = |id, profile: &ActorProfile| HierarchyNode {
+        id,
+        kind: profile.parts().kind,
+        country: profile.parts().country,
+    };
+    check_parent(
+        node(child_id, profile),
+        node(parent_id, &parent.profile),
+        &chain,
+    )?;
+    Ok(())
+}

@@ -1,0 +1,287 @@
+//! Memberships: add an actor to a partnership, change its roles or dates, record that it left.
+//! Each change re-checks the rules on the whole set of current members, inside the
+//! transaction, with the partnership row locked.
+
+use chrono::NaiveDate;
+use domain::ValidationError;
+use domain::ids::{ActorId, MembershipId, PartnershipId};
+use domain::membership::{Membership, Role, RoleSet, check_members, check_membership_dates};
+use domain::partnership::{PartnershipKind, PartnershipStatus};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use tracing::instrument;
+
+use crate::database::WriteTx;
+use crate::entities::{actor, membership};
+use crate::pagination::{Cursor, Page, PageRequest, SortDirection, SortValue, after};
+use crate::{Database, RepoError};
+
+/// A change to one membership; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct MembershipChange {
+    pub roles: Option<RoleSet>,
+    pub joined_on: Option<NaiveDate>,
+    /// `Some(None)` clears the date the member left (it rejoins).
+    pub left_on: Option<Option<NaiveDate>>,
+}
+
+pub struct Memberships<'a> {
+    pub(crate) db: &'a Database,
+}
+
+impl Memberships<'_> {
+    #[instrument(name = "repo.memberships.add", skip_all, fields(partnership = %partnership_id))]
+    pub async fn add(
+        &self,
+        partnership_id: PartnershipId,
+        actor_id: ActorId,
+        roles: RoleSet,
+        joined_on: NaiveDate,
+    ) -> Result<Membership, RepoError> {
+        let tx = self.db.begin_write().await?;
+        let (kind, status) = open_partnership(&tx, partnership_id).await?;
+        if actor::Entity::find_by_id(actor_id.as_uuid())
+            .count(&tx.txn)
+            .await?
+            == 0
+        {
+            return Err(ValidationError::new("actorId", "refers to no actor").into());
+        }
+        let existing = membership::Entity::find()
+            .filter(membership::Column::PartnershipId.eq(partnership_id.as_uuid()))
+            .filter(membership::Column::ActorId.eq(actor_id.as_uuid()))
+            .count(&tx.txn)
+            .await?;
+        if existing > 0 {
+            return Err(RepoError::conflict(
+                "actorId",
+                "the actor is already a member of this partnership (change that membership instead)",
+            ));
+        }
+        let mut members = super::partnerships::current_members(&tx.txn, partnership_id).await?;
+        members.push(roles.clone());
+        check_members(kind, status, members.iter())?;
+        let now = super::now();
+        let row = membership::ActiveModel {
+            id: Set(MembershipId::generate().as_uuid()),
+            partnership_id: Set(partnership_id.as_uuid()),
+            actor_id: Set(actor_id.as_uuid()),
+            is_lead: Set(roles.contains(Role::Lead)),
+            roles: Set(roles.to_stored()),
+            joined_on: Set(joined_on),
+            left_on: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&tx.txn)
+        .await?;
+        tx.commit().await?;
+        super::rows::membership(row)
+    }
+
+    #[instrument(name = "repo.memberships.change", skip_all, fields(membership = %id))]
+    pub async fn change(
+        &self,
+        id: MembershipId,
+        change: MembershipChange,
+    ) -> Result<Membership, RepoError> {
+        let tx = self.db.begin_write().await?;
+        // Read without lock to learn the partnership, then lock it and read again: the row
+        // may have changed in between.
+        let partnership_id = membership::Entity::find_by_id(id.as_uuid())
+            .one(&tx.txn)
+            .await?
+            .map(|m| PartnershipId::from_uuid(m.partnership_id))
+            .ok_or_else(|| RepoError::not_found("membership", id))?;
+        let (kind, status) = open_partnership(&tx, partnership_id).await?;
+        let row = membership::Entity::find_by_id(id.as_uuid())
+            .one(&tx.txn)
+            .await?
+            .ok_or_else(|| RepoError::not_found("membership", id))?;
+        let current = super::rows::membership(row)?;
+        let roles = change.roles.unwrap_or_else(|| current.roles.clone());
+        let joined_on = change.joined_on.unwrap_or(current.joined_on);
+        let left_on = change.left_on.unwrap_or(current.left_on);
+        check_membership_dates(joined_on, left_on)?;
+        let mut members: Vec<RoleSet> = membership::Entity::find()
+            .filter(membership::Column::PartnershipId.eq(partnership_id.as_uuid()))
+            .filter(membership::Column::LeftOn.is_null())
+            .filter(membership::Column::Id.ne(id.as_uuid()))
+            .all(&tx.txn)
+            .await?
+            .into_iter()
+            .map(|m| super::rows::membership(m).map(|m| m.roles))
+            .collect::<Result<_, _>>()?;
+        if left_on.is_none() {
+            members.push(roles.clone());
+        }
+        check_members(kind, status, members.iter()).map_err(|e| {
+            if left_on.is_some() && change.left_on.is_some() {
+                e.for_field("leftOn")
+            } else {
+                e
+            }
+        })?;
+        let row = membership::ActiveModel {
+            id: sea_orm::Unchanged(id.as_uuid()),
+            is_lead: Set(roles.contains(Role::Lead)),
+            roles: Set(roles.to_stored()),
+            joined_on: Set(joined_on),
+            left_on: Set(left_on),
+            updated_at: Set(super::now()),
+            ..Default::default()
+        }
+        .update(&tx.txn)
+        .await?;
+        tx.commit().await?;
+        super::rows::membership(row)
+    }
+
+    #[instrument(name = "repo.memberships.get", skip_all, fields(membership = %id))]
+    pub async fn get(&self, id: MembershipId) -> Result<Membership, RepoError> {
+        let row = membership::Entity::find_by_id(id.as_uuid())
+            .one(self.db.connection())
+            .await?
+            .ok_or_else(|| RepoError::not_found("membership", id))?;
+        super::rows::membership(row)
+    }
+
+    #[instrument(name = "repo.memberships.find_by_ids", skip_all, fields(n = ids.len()))]
+    pub async fn find_by_ids(&self, ids: &[MembershipId]) -> Result<Vec<Membership>, RepoError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        membership::Entity::find()
+            .filter(membership::Column::Id.is_in(ids.iter().map(MembershipId::as_uuid)))
+            .all(self.db.connection())
+            .await?
+            .into_iter()
+            .map(super::rows::membership)
+            .collect()
+    }
+
+    /// A page of a partnership's members, in the order they were added.
+    #[instrument(name = "repo.memberships.of_partnership", skip_all)]
+    pub async fn of_partnership(
+        &self,
+        id: PartnershipId,
+        include_former: bool,
+        page: &PageRequest,
+    ) -> Result<Page<Membership>, RepoError> {
+        self.page(
+            membership::Column::PartnershipId,
+            id.as_uuid(),
+            include_former,
+            page,
+        )
+        .await
+    }
+
+    /// A page of an actor's memberships, in the order they were added.
+    #[instrument(name = "repo.memberships.of_actor", skip_all)]
+    pub async fn of_actor(
+        &self,
+        id: ActorId,
+        include_former: bool,
+        page: &PageRequest,
+    ) -> Result<Page<Membership>, RepoError> {
+        self.page(
+            membership::Column::ActorId,
+            id.as_uuid(),
+            include_former,
+            page,
+        )
+        .await
+    }
+
+    pub async fn count_of_partnership(
+        &self,
+        id: PartnershipId,
+        include_former: bool,
+    ) -> Result<u64, RepoError> {
+        self.count(
+            membership::Column::PartnershipId,
+            id.as_uuid(),
+            include_former,
+        )
+        .await
+    }
+
+    pub async fn count_of_actor(
+        &self,
+        id: ActorId,
+        include_former: bool,
+    ) -> Result<u64, RepoError> {
+        self.count(membership::Column::ActorId, id.as_uuid(), include_former)
+            .await
+    }
+
+    async fn count(
+        &self,
+        column: membership::Column,
+        value: uuid::Uuid,
+        include_former: bool,
+    ) -> Result<u64, RepoError> {
+        let mut query = membership::Entity::find().filter(column.eq(value));
+        if !include_former {
+            query = query.filter(membership::Column::LeftOn.is_null());
+        }
+        Ok(query.count(self.db.connection()).await?)
+    }
+
+    async fn page(
+        &self,
+        column: membership::Column,
+        value: uuid::Uuid,
+        include_former: bool,
+        page: &PageRequest,
+    ) -> Result<Page<Membership>, RepoError> {
+        let mut query = membership::Entity::find().filter(column.eq(value));
+        if !include_former {
+            query = query.filter(membership::Column::LeftOn.is_null());
+        }
+        if let Some(cursor) = &page.after {
+            query = query.filter(after(None, membership::Column::Id, cursor, page.direction));
+        }
+        let order = match page.direction {
+            SortDirection::Asc => sea_orm::Order::Asc,
+            SortDirection::Desc => sea_orm::Order::Desc,
+        };
+        let rows = query
+            .order_by(membership::Column::Id, order)
+            .limit(page.first + 1)
+            .all(self.db.connection())
+            .await?
+            .into_iter()
+            .map(super::rows::membership)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_rows(rows, page.first, |m| Cursor {
+            sort: SortValue::None,
+            id: m.id.as_uuid(),
+        }))
+    }
+}
+
+/// Locks the partnership and refuses changes to a COMPLETED or WITHDRAWN one.
+async fn open_partnership(
+    tx: &WriteTx,
+    id: PartnershipId,
+) -> Result<(PartnershipKind, PartnershipStatus), RepoError> {
+    let row = super::partnerships::lock(&tx.txn, tx.backend, id).await?;
+    let status = PartnershipStatus::from_code(&row.status)
+        .ok_or_else(|| RepoError::Corrupt(format!("partnership {id}: status")))?;
+    let kind = PartnershipKind::from_code(&row.kind)
+        .ok_or_else(|| RepoError::Corrupt(format!("partnership {id}: kind")))?;
+    if status.is_closed() {
+        return Err(RepoError::conflict(
+            "partnershipId",
+            format!(
+                "the partnership is {}: its members can no longer change",
+                status.code()
+            ),
+        ));
+    }
+    Ok((kind, status))
+}

@@ -1,0 +1,59 @@
+//! Repositories: one per aggregate, each a thin view over the [`Database`]. They take and
+//! return domain types, run every multi-row write in one transaction, and check the rules that
+//! need stored rows (hierarchy, membership) inside that transaction.
+
+mod actors;
+mod allocations;
+mod funding;
+mod memberships;
+mod partnerships;
+mod rows;
+
+pub use actors::{ActorFilter, Actors};
+pub use allocations::{AllocationChange, Allocations, NewAllocation};
+pub use funding::Funding;
+pub use memberships::{MembershipChange, Memberships};
+pub use partnerships::{PartnershipFilter, PartnershipOrder, Partnerships};
+
+use crate::Database;
+
+impl Database {
+    pub fn actors(&self) -> Actors<'_> {
+        Actors { db: self }
+    }
+
+    pub fn partnerships(&self) -> Partnerships<'_> {
+        Partnerships { db: self }
+    }
+
+    pub fn memberships(&self) -> Memberships<'_> {
+        Memberships { db: self }
+    }
+
+    pub fn funding(&self) -> Funding<'_> {
+        Funding { db: self }
+    }
+
+    pub fn allocations(&self) -> Allocations<'_> {
+        Allocations { db: self }
+    }
+}
+
+/// Current time, truncated to microseconds: what both databases store, so a value read back
+/// equals the value written.
+pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
+}
+
+/// `%`, `_` and `\` escaped for a `LIKE ... ESCAPE '\'` pattern.
+pub(crate) fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

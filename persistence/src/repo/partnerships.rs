@@ -1,0 +1,432 @@
+//! Partnerships: create (with the LEAD membership, in one transaction), update, status
+//! changes under the membership rules, read by ids, and list with filters and orderings.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::NaiveDate;
+use domain::ValidationError;
+use domain::ids::{ActorId, PartnershipId, StreamId};
+use domain::membership::{RoleSet, check_members};
+use domain::partnership::{
+    Partnership, PartnershipDetails, PartnershipKind, PartnershipStatus, Theme,
+};
+use domain::territory::CountryCode;
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, LikeExpr, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use tracing::instrument;
+use uuid::Uuid;
+
+use crate::entities::{actor, allocation, membership, partnership, partnership_theme};
+use crate::pagination::{Cursor, Page, PageRequest, SortDirection, SortValue, after};
+use crate::{Backend, Database, RepoError};
+
+/// Which partnerships to list. Empty lists mean "any"; several values of one list mean "any
+/// of them"; different fields must all hold.
+#[derive(Debug, Clone, Default)]
+pub struct PartnershipFilter {
+    pub themes: Vec<Theme>,
+    pub kinds: Vec<PartnershipKind>,
+    pub statuses: Vec<PartnershipStatus>,
+    /// Has a current member in one of these countries.
+    pub countries: Vec<CountryCode>,
+    /// Has this actor as a current member.
+    pub member_actor: Option<ActorId>,
+    /// Has an allocation from this stream.
+    pub funding_stream: Option<StreamId>,
+    /// Runs on this date: started, not ended, and neither DRAFT nor WITHDRAWN.
+    pub active_on: Option<NaiveDate>,
+    /// Case-insensitive substring of the title.
+    pub title_contains: Option<String>,
+}
+
+/// The orders a list of partnerships can have; each ends with the id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PartnershipOrder {
+    Title,
+    StartDate,
+    #[default]
+    Created,
+}
+
+pub struct Partnerships<'a> {
+    pub(crate) db: &'a Database,
+}
+
+impl Partnerships<'_> {
+    /// Creates a DRAFT partnership with `lead` as its LEAD member (roles `lead_roles`, which
+    /// include LEAD).
+    #[instrument(name = "repo.partnerships.create", skip_all)]
+    pub async fn create(
+        &self,
+        details: PartnershipDetails,
+        lead: ActorId,
+        lead_roles: RoleSet,
+        joined_on: NaiveDate,
+    ) -> Result<Partnership, RepoError> {
+        if !lead_roles.contains(domain::membership::Role::Lead) {
+            return Err(ValidationError::new("leadRoles", "must include LEAD").into());
+        }
+        let tx = self.db.begin_write().await?;
+        let lead_exists = actor::Entity::find_by_id(lead.as_uuid())
+            .count(&tx.txn)
+            .await?
+            > 0;
+        if !lead_exists {
+            return Err(ValidationError::new("leadActorId", "refers to no actor").into());
+        }
+        let id = PartnershipId::generate();
+        let now = super::now();
+        let parts = details.parts();
+        let row = partnership::ActiveModel {
+            id: Set(id.as_uuid()),
+            title: Set(parts.title.clone()),
+            title_folded: Set(parts.title.to_lowercase()),
+            description: Set(parts.description.clone()),
+            kind: Set(parts.kind.code().to_owned()),
+            governance_levels: Set(super::rows::levels_to_stored(&parts.governance_levels)),
+            start_date: Set(parts.start_date),
+            end_date: Set(parts.end_date),
+            status: Set(PartnershipStatus::Draft.code().to_owned()),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&tx.txn)
+        .await?;
+        write_themes(&tx.txn, id, &parts.themes, false).await?;
+        membership::ActiveModel {
+            id: Set(domain::ids::MembershipId::generate().as_uuid()),
+            partnership_id: Set(id.as_uuid()),
+            actor_id: Set(lead.as_uuid()),
+            roles: Set(lead_roles.to_stored()),
+            is_lead: Set(true),
+            joined_on: Set(joined_on),
+            left_on: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&tx.txn)
+        .await?;
+        tx.commit().await?;
+        super::rows::partnership(row, parts.themes.clone())
+    }
+
+    /// Replaces a partnership's details; its status does not change here.
+    #[instrument(name = "repo.partnerships.update", skip_all, fields(partnership = %id))]
+    pub async fn update(
+        &self,
+        id: PartnershipId,
+        details: PartnershipDetails,
+    ) -> Result<Partnership, RepoError> {
+        let tx = self.db.begin_write().await?;
+        let current = lock(&tx.txn, tx.backend, id).await?;
+        let status = current.status.clone();
+        if PartnershipStatus::from_code(&status).is_some_and(PartnershipStatus::is_closed) {
+            return Err(RepoError::conflict(
+                "id",
+                format!("a {status} partnership can no longer change"),
+            ));
+        }
+        let parts = details.parts();
+        if current.kind != parts.kind.code() {
+            let members = current_members(&tx.txn, id).await?;
+            let status = PartnershipStatus::from_code(&status)
+                .ok_or_else(|| RepoError::Corrupt(format!("partnership {id}: status")))?;
+            check_members(parts.kind, status, members.iter()).map_err(|e| e.for_field("kind"))?;
+        }
+        let row = partnership::ActiveModel {
+            id: sea_orm::Unchanged(id.as_uuid()),
+            title: Set(parts.title.clone()),
+            title_folded: Set(parts.title.to_lowercase()),
+            description: Set(parts.description.clone()),
+            kind: Set(parts.kind.code().to_owned()),
+            governance_levels: Set(super::rows::levels_to_stored(&parts.governance_levels)),
+            start_date: Set(parts.start_date),
+            end_date: Set(parts.end_date),
+            updated_at: Set(super::now()),
+            ..Default::default()
+        }
+        .update(&tx.txn)
+        .await?;
+        write_themes(&tx.txn, id, &parts.themes, true).await?;
+        tx.commit().await?;
+        super::rows::partnership(row, parts.themes.clone())
+    }
+
+    /// Moves a partnership to `next` if the lifecycle allows it and, for ACTIVE, if its
+    /// current members satisfy the membership rules.
+    #[instrument(name = "repo.partnerships.change_status", skip_all, fields(partnership = %id))]
+    pub async fn change_status(
+        &self,
+        id: PartnershipId,
+        next: PartnershipStatus,
+    ) -> Result<Partnership, RepoError> {
+        let tx = self.db.begin_write().await?;
+        let current = lock(&tx.txn, tx.backend, id).await?;
+        let status = PartnershipStatus::from_code(&current.status)
+            .ok_or_else(|| RepoError::Corrupt(format!("partnership {id}: status")))?;
+        let kind = PartnershipKind::from_code(&current.kind)
+            .ok_or_else(|| RepoError::Corrupt(format!("partnership {id}: kind")))?;
+        let next = status.transition(next)?;
+        let members = current_members(&tx.txn, id).await?;
+        check_members(kind, next, members.iter())?;
+        partnership::ActiveModel {
+            id: sea_orm::Unchanged(id.as_uuid()),
+            status: Set(next.code().to_owned()),
+            updated_at: Set(super::now()),
+            ..Default::default()
+        }
+        .update(&tx.txn)
+        .await?;
+        tx.commit().await?;
+        self.get(id).await
+    }
+
+    #[instrument(name = "repo.partnerships.get", skip_all, fields(partnership = %id))]
+    pub async fn get(&self, id: PartnershipId) -> Result<Partnership, RepoError> {
+        self.find_by_ids(&[id])
+            .await?
+            .pop()
+            .ok_or_else(|| RepoError::not_found("partnership", id))
+    }
+
+    #[instrument(name = "repo.partnerships.find_by_ids", skip_all, fields(n = ids.len()))]
+    pub async fn find_by_ids(&self, ids: &[PartnershipId]) -> Result<Vec<Partnership>, RepoError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = partnership::Entity::find()
+            .filter(partnership::Column::Id.is_in(ids.iter().map(PartnershipId::as_uuid)))
+            .all(self.db.connection())
+            .await?;
+        with_themes(self.db.connection(), rows).await
+    }
+
+    #[instrument(name = "repo.partnerships.list", skip_all)]
+    pub async fn list(
+        &self,
+        filter: &PartnershipFilter,
+        order: PartnershipOrder,
+        page: &PageRequest,
+    ) -> Result<Page<Partnership>, RepoError> {
+        let mut query = partnership::Entity::find().filter(condition(filter));
+        let sort_column = match order {
+            PartnershipOrder::Title => partnership::Column::TitleFolded,
+            PartnershipOrder::StartDate => partnership::Column::StartDate,
+            PartnershipOrder::Created => partnership::Column::CreatedAt,
+        };
+        if let Some(cursor) = &page.after {
+            query = query.filter(after(
+                Some(sort_column),
+                partnership::Column::Id,
+                cursor,
+                page.direction,
+            ));
+        }
+        let direction = match page.direction {
+            SortDirection::Asc => sea_orm::Order::Asc,
+            SortDirection::Desc => sea_orm::Order::Desc,
+        };
+        let rows = query
+            .order_by(sort_column, direction.clone())
+            .order_by(partnership::Column::Id, direction)
+            .limit(page.first + 1)
+            .all(self.db.connection())
+            .await?;
+        let page = Page::from_rows(rows, page.first, |row| Cursor {
+            sort: match order {
+                PartnershipOrder::Title => SortValue::Text(row.title_folded.clone()),
+                PartnershipOrder::StartDate => SortValue::Date(row.start_date),
+                PartnershipOrder::Created => SortValue::Time(row.created_at),
+            },
+            id: row.id,
+        });
+        let (cursors, rows): (Vec<_>, Vec<_>) = page.items.into_iter().unzip();
+        let items = with_themes(self.db.connection(), rows).await?;
+        Ok(Page {
+            items: cursors.into_iter().zip(items).collect(),
+            has_next_page: page.has_next_page,
+        })
+    }
+
+    /// How many partnerships match, with exactly the filter of [`Self::list`]. Filters on
+    /// members, countries and streams are `EXISTS` subqueries, so a partnership with several
+    /// matching members is counted once.
+    #[instrument(name = "repo.partnerships.count", skip_all)]
+    pub async fn count(&self, filter: &PartnershipFilter) -> Result<u64, RepoError> {
+        Ok(partnership::Entity::find()
+            .filter(condition(filter))
+            .count(self.db.connection())
+            .await?)
+    }
+}
+
+/// Reads the partnership row, locking it on PostgreSQL so that membership and status changes
+/// of one partnership take turns (SQLite's writer lock already serialises them).
+pub(crate) async fn lock(
+    conn: &impl ConnectionTrait,
+    backend: Backend,
+    id: PartnershipId,
+) -> Result<partnership::Model, RepoError> {
+    let mut query = partnership::Entity::find_by_id(id.as_uuid());
+    if backend == Backend::Postgres {
+        query = query.lock_exclusive();
+    }
+    query
+        .one(conn)
+        .await?
+        .ok_or_else(|| RepoError::not_found("partnership", id))
+}
+
+/// The role sets of the members who have not left.
+pub(crate) async fn current_members(
+    conn: &impl ConnectionTrait,
+    id: PartnershipId,
+) -> Result<Vec<RoleSet>, RepoError> {
+    membership::Entity::find()
+        .filter(membership::Column::PartnershipId.eq(id.as_uuid()))
+        .filter(membership::Column::LeftOn.is_null())
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|m| super::rows::membership(m).map(|m| m.roles))
+        .collect()
+}
+
+async fn write_themes(
+    conn: &impl ConnectionTrait,
+    id: PartnershipId,
+    themes: &BTreeSet<Theme>,
+    replace: bool,
+) -> Result<(), RepoError> {
+    if replace {
+        partnership_theme::Entity::delete_many()
+            .filter(partnership_theme::Column::PartnershipId.eq(id.as_uuid()))
+            .exec(conn)
+            .await?;
+    }
+    let rows = themes.iter().map(|t| partnership_theme::ActiveModel {
+        partnership_id: Set(id.as_uuid()),
+        theme: Set(t.code().to_owned()),
+    });
+    partnership_theme::Entity::insert_many(rows)
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+async fn with_themes(
+    conn: &impl ConnectionTrait,
+    rows: Vec<partnership::Model>,
+) -> Result<Vec<Partnership>, RepoError> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut themes: HashMap<Uuid, BTreeSet<Theme>> = HashMap::new();
+    if !ids.is_empty() {
+        for row in partnership_theme::Entity::find()
+            .filter(partnership_theme::Column::PartnershipId.is_in(ids))
+            .all(conn)
+            .await?
+        {
+            let theme = Theme::from_code(&row.theme).ok_or_else(|| {
+                RepoError::Corrupt(format!("partnership {}: theme", row.partnership_id))
+            })?;
+            themes.entry(row.partnership_id).or_default().insert(theme);
+        }
+    }
+    rows.into_iter()
+        .map(|row| {
+            let t = themes.remove(&row.id).unwrap_or_default();
+            super::rows::partnership(row, t)
+        })
+        .collect()
+}
+
+fn condition(filter: &PartnershipFilter) -> Condition {
+    let pid = || Expr::col((partnership::Entity, partnership::Column::Id));
+    let mut cond = Condition::all();
+    if !filter.themes.is_empty() {
+        cond = cond.add(Expr::exists(
+            Query::select()
+                .expr(Expr::val(1))
+                .from(partnership_theme::Entity)
+                .and_where(
+                    Expr::col((
+                        partnership_theme::Entity,
+                        partnership_theme::Column::PartnershipId,
+                    ))
+                    .eq(pid()),
+                )
+                .and_where(
+                    Expr::col((partnership_theme::Entity, partnership_theme::Column::Theme))
+                        .is_in(filter.themes.iter().map(|t| t.code())),
+                )
+                .to_owned(),
+        ));
+    }
+    if !filter.kinds.is_empty() {
+        cond = cond.add(partnership::Column::Kind.is_in(filter.kinds.iter().map(|k| k.code())));
+    }
+    if !filter.statuses.is_empty() {
+        cond =
+            cond.add(partnership::Column::Status.is_in(filter.statuses.iter().map(|s| s.code())));
+    }
+    if !filter.countries.is_empty() || filter.member_actor.is_some() {
+        let mut members = Query::select()
+            .expr(Expr::val(1))
+            .from(membership::Entity)
+            .and_where(Expr::col((membership::Entity, membership::Column::PartnershipId)).eq(pid()))
+            .and_where(Expr::col((membership::Entity, membership::Column::LeftOn)).is_null())
+            .to_owned();
+        if let Some(actor_id) = filter.member_actor {
+            members.and_where(
+                Expr::col((membership::Entity, membership::Column::ActorId)).eq(actor_id.as_uuid()),
+            );
+        }
+        if !filter.countries.is_empty() {
+            members
+                .inner_join(
+                    actor::Entity,
+                    Expr::col((actor::Entity, actor::Column::Id))
+                        .equals((membership::Entity, membership::Column::ActorId)),
+                )
+                .and_where(
+                    Expr::col((actor::Entity, actor::Column::Country))
+                        .is_in(filter.countries.iter().map(|c| c.as_str().to_owned())),
+                );
+        }
+        cond = cond.add(Expr::exists(members));
+    }
+    if let Some(stream) = filter.funding_stream {
+        cond = cond.add(Expr::exists(
+            Query::select()
+                .expr(Expr::val(1))
+                .from(allocation::Entity)
+                .and_where(
+                    Expr::col((allocation::Entity, allocation::Column::PartnershipId)).eq(pid()),
+                )
+                .and_where(
+                    Expr::col((allocation::Entity, allocation::Column::StreamId))
+                        .eq(stream.as_uuid()),
+                )
+                .to_owned(),
+        ));
+    }
+    if let Some(day) = filter.active_on {
+        cond = cond
+            .add(partnership::Column::StartDate.lte(day))
+            .add(
+                Condition::any()
+                    .add(partnership::Column::EndDate.is_null())
+                    .add(partnership::Column::EndDate.gte(day)),
+            )
+            .add(partnership::Column::Status.is_in(["ACTIVE", "COMPLETED"]));
+    }
+    if let Some(title) = &filter.title_contains {
+        cond = cond.add(partnership::Column::TitleFolded.like(
+            LikeExpr::new(format!("%{}%", super::like_escape(&title.to_lowercase()))).escape('\\'),
+        ));
+    }
+    cond
+}

@@ -1,0 +1,674 @@
+//! The repositories against SQLite and PostgreSQL: every test runs once on each, on a fresh
+//! database.
+
+use chrono::NaiveDate;
+use domain::actor::{ActorKind, ActorProfile, ActorProfileParts};
+use domain::funding::{AllocationStatus, CeilingCase};
+use domain::identifiers::Pic;
+use domain::ids::ActorId;
+use domain::membership::{Role, RoleSet};
+use domain::money::Euros;
+use domain::partnership::{
+    GovernanceLevel, PartnershipDetails, PartnershipDetailsParts, PartnershipKind,
+    PartnershipStatus, Theme,
+};
+use domain::territory::{CountryCode, NutsRegion};
+use persistence::repo::{
+    ActorFilter, AllocationChange, MembershipChange, NewAllocation, PartnershipFilter,
+    PartnershipOrder,
+};
+use persistence::{Database, PageRequest, RepoError};
+
+macro_rules! on_both {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $name() {
+                let test_db = persistence::test_db::TestDatabase::sqlite();
+                let db = test_db.connect_migrated().await;
+                super::$name(&db).await;
+            })+
+        }
+        mod postgres {
+            $(#[tokio::test]
+            async fn $name() {
+                let Some(test_db) = persistence::test_db::TestDatabase::postgres().await else {
+                    return;
+                };
+                let db = test_db.connect_migrated().await;
+                super::$name(&db).await;
+            })+
+        }
+    };
+}
+
+on_both!(
+    actors_round_trip_and_filter,
+    hierarchy_refuses_cycles_and_wrong_levels,
+    unique_pic_is_a_conflict,
+    partnerships_with_members_and_status_rules,
+    partnership_pages_and_counts_agree,
+    allocations_respect_ceilings_and_lifecycle,
+    streams_and_rules_are_seeded,
+);
+
+fn date(s: &str) -> NaiveDate {
+    s.parse().expect("date")
+}
+
+fn profile(kind: ActorKind, name: &str, country: &str) -> ActorProfileParts {
+    ActorProfileParts {
+        kind,
+        name: name.into(),
+        country: CountryCode::parse(country).expect("country"),
+        nuts: None,
+        lau: None,
+        population: None,
+        pic: None,
+        vat_number: None,
+        wikidata_id: None,
+        website: None,
+        email: None,
+    }
+}
+
+async fn actor(db: &Database, parts: ActorProfileParts, parent: Option<ActorId>) -> ActorId {
+    db.actors()
+        .create(ActorProfile::new(parts).expect("profile"), parent)
+        .await
+        .expect("create actor")
+        .id
+}
+
+fn details(kind: PartnershipKind, title: &str, start: &str) -> PartnershipDetails {
+    PartnershipDetails::new(PartnershipDetailsParts {
+        title: title.into(),
+        description: String::new(),
+        kind,
+        themes: [Theme::CommunitySponsorship, Theme::Housing].into(),
+        governance_levels: [GovernanceLevel::Regional, GovernanceLevel::Local].into(),
+        start_date: date(start),
+        end_date: None,
+    })
+    .expect("details")
+}
+
+fn roles(r: &[Role]) -> RoleSet {
+    RoleSet::parse(r).expect("roles")
+}
+
+async fn actors_round_trip_and_filter(db: &Database) {
+    let mut basque = profile(ActorKind::Region, "Basque Government", "ES");
+    basque.nuts = Some(NutsRegion::parse("ES21", 2021).expect("nuts"));
+    basque.population = Some(2_200_000);
+    let basque_id = actor(db, basque.clone(), None).await;
+    let mut bilbao = profile(ActorKind::Municipality, "Bilbao", "ES");
+    bilbao.population = Some(345_000);
+    let bilbao_id = actor(db, bilbao, Some(basque_id)).await;
+    actor(db, profile(ActorKind::Ngo, "Caritas", "ES"), None).await;
+    actor(db, profile(ActorKind::Municipality, "Mechelen", "BE"), None).await;
+
+    let stored = db.actors().get(basque_id).await.expect("get");
+    assert_eq!(stored.profile.parts(), &basque);
+    assert_eq!(stored.parent_id, None);
+    let city = db.actors().get(bilbao_id).await.expect("get");
+    assert_eq!(city.parent_id, Some(basque_id));
+    assert_eq!(city.profile.is_smaller_community(), Some(false));
+
+    let names = |page: persistence::Page<domain::actor::Actor>| -> Vec<String> {
+        page.items
+            .into_iter()
+            .map(|(_, a)| a.profile.parts().name.clone())
+            .collect()
+    };
+    let all = db
+        .actors()
+        .list(&ActorFilter::default(), &PageRequest::first(10))
+        .await
+        .expect("list");
+    assert_eq!(
+        names(all),
+        ["Basque Government", "Bilbao", "Caritas", "Mechelen"]
+    );
+
+    let spanish_cities = ActorFilter {
+        kinds: vec![ActorKind::Municipality],
+        countries: vec![CountryCode::parse("ES").expect("ES")],
+        ..Default::default()
+    };
+    let page = db
+        .actors()
+        .list(&spanish_cities, &PageRequest::first(10))
+        .await
+        .expect("list");
+    assert_eq!(names(page), ["Bilbao"]);
+    assert_eq!(db.actors().count(&spanish_cities).await.expect("count"), 1);
+
+    let by_nuts = ActorFilter {
+        nuts_prefix: Some("ES2".into()),
+        ..Default::default()
+    };
+    assert_eq!(db.actors().count(&by_nuts).await.expect("count"), 1);
+    let by_name = ActorFilter {
+        name_contains: Some("CARIT".into()),
+        ..Default::default()
+    };
+    assert_eq!(db.actors().count(&by_name).await.expect("count"), 1);
+    let wildcard = ActorFilter {
+        name_contains: Some("%".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        db.actors().count(&wildcard).await.expect("count"),
+        0,
+        "% is literal"
+    );
+    let children = ActorFilter {
+        parent_id: Some(basque_id),
+        ..Default::default()
+    };
+    assert_eq!(db.actors().count(&children).await.expect("count"), 1);
+
+    // Keyset paging: two pages of two, no repeats, nothing skipped.
+    let first = db
+        .actors()
+        .list(&ActorFilter::default(), &PageRequest::first(2))
+        .await
+        .expect("page 1");
+    assert!(first.has_next_page);
+    let after = first.items.last().map(|(c, _)| c.clone());
+    let second = db
+        .actors()
+        .list(
+            &ActorFilter::default(),
+            &PageRequest {
+                first: 2,
+                after,
+                direction: Default::default(),
+            },
+        )
+        .await
+        .expect("page 2");
+    assert!(!second.has_next_page);
+    assert_eq!(names(first), ["Basque Government", "Bilbao"]);
+    assert_eq!(names(second), ["Caritas", "Mechelen"]);
+}
+
+async fn hierarchy_refuses_cycles_and_wrong_levels(db: &Database) {
+    let nuts1 = actor(db, profile(ActorKind::Region, "Noreste", "ES"), None).await;
+    let basque = actor(
+        db,
+        profile(ActorKind::Region, "Basque Country", "ES"),
+        Some(nuts1),
+    )
+    .await;
+    let city = actor(
+        db,
+        profile(ActorKind::Municipality, "Bilbao", "ES"),
+        Some(basque),
+    )
+    .await;
+
+    // Making the NUTS 1 region a child of its own child is a cycle.
+    let err = db
+        .actors()
+        .update(
+            nuts1,
+            ActorProfile::new(profile(ActorKind::Region, "Noreste", "ES")).expect("profile"),
+            Some(basque),
+        )
+        .await
+        .expect_err("cycle");
+    assert!(
+        matches!(&err, RepoError::Invalid(e) if e.field == "parentId" && e.message.contains("cycle")),
+        "{err:?}"
+    );
+    assert_eq!(
+        db.actors().get(nuts1).await.expect("get").parent_id,
+        None,
+        "unchanged"
+    );
+
+    // A municipality cannot contain a municipality.
+    let err = db
+        .actors()
+        .create(
+            ActorProfile::new(profile(ActorKind::Municipality, "Getxo", "ES")).expect("p"),
+            Some(city),
+        )
+        .await
+        .expect_err("municipality in municipality");
+    assert!(
+        matches!(&err, RepoError::Invalid(e) if e.field == "parentId"),
+        "{err:?}"
+    );
+
+    // A missing parent names the field.
+    let err = db
+        .actors()
+        .create(
+            ActorProfile::new(profile(ActorKind::Ngo, "X", "ES")).expect("p"),
+            Some(ActorId::generate()),
+        )
+        .await
+        .expect_err("no parent");
+    assert!(
+        matches!(&err, RepoError::Invalid(e) if e.field == "parentId"),
+        "{err:?}"
+    );
+
+    // A region with municipalities cannot move to another country.
+    let err = db
+        .actors()
+        .update(
+            basque,
+            ActorProfile::new(profile(ActorKind::Region, "Basque Country", "FR")).expect("p"),
+            None,
+        )
+        .await
+        .expect_err("country");
+    assert!(
+        matches!(&err, RepoError::Invalid(e) if e.field == "country"),
+        "{err:?}"
+    );
+    let ancestors = db.actors().ancestors(city).await.expect("ancestors");
+    assert_eq!(ancestors, [basque, nuts1]);
+}
+
+async fn unique_pic_is_a_conflict(db: &Database) {
+    let mut first = profile(ActorKind::Ngo, "ICMC Europe", "BE");
+    first.pic = Some(Pic::parse("999999999").expect("pic"));
+    actor(db, first.clone(), None).await;
+    first.name = "Another".into();
+    let err = db
+        .actors()
+        .create(ActorProfile::new(first).expect("p"), None)
+        .await
+        .expect_err("duplicate PIC");
+    assert!(
+        matches!(&err, RepoError::Conflict { field, .. } if field == "pic"),
+        "{err:?}"
+    );
+    assert_eq!(
+        db.actors()
+            .count(&ActorFilter::default())
+            .await
+            .expect("count"),
+        1
+    );
+}
+
+async fn partnerships_with_members_and_status_rules(db: &Database) {
+    let brussels = actor(db, profile(ActorKind::Municipality, "Brussels", "BE"), None).await;
+    let saint_jean = actor(
+        db,
+        profile(ActorKind::Municipality, "Saint-Jean-de-la-Ruelle", "FR"),
+        None,
+    )
+    .await;
+    let cemr = actor(db, profile(ActorKind::Network, "CEMR", "BE"), None).await;
+    let p = db
+        .partnerships()
+        .create(
+            details(
+                PartnershipKind::CityToCityMentoring,
+                "IncluCities",
+                "2020-01-01",
+            ),
+            cemr,
+            roles(&[Role::Lead]),
+            date("2020-01-01"),
+        )
+        .await
+        .expect("create");
+    assert_eq!(p.status, PartnershipStatus::Draft);
+    assert_eq!(p.details.parts().themes.len(), 2);
+
+    // Mentoring cannot become ACTIVE without a mentor and a mentee.
+    let err = db
+        .partnerships()
+        .change_status(p.id, PartnershipStatus::Active)
+        .await
+        .expect_err("no pair");
+    assert!(
+        matches!(&err, RepoError::Invalid(e) if e.message.contains("MENTOR")),
+        "{err:?}"
+    );
+
+    db.memberships()
+        .add(p.id, brussels, roles(&[Role::Mentor]), date("2020-01-01"))
+        .await
+        .expect("mentor");
+    let mentee = db
+        .memberships()
+        .add(p.id, saint_jean, roles(&[Role::Mentee]), date("2020-01-01"))
+        .await
+        .expect("mentee");
+    // A second LEAD is refused.
+    let err = db
+        .memberships()
+        .change(
+            mentee.id,
+            MembershipChange {
+                roles: Some(roles(&[Role::Mentee, Role::Lead])),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect_err("two leads");
+    assert!(
+        matches!(&err, RepoError::Invalid(e) if e.message.contains("at most one LEAD")),
+        "{err:?}"
+    );
+    // The same actor twice is a conflict.
+    let err = db
+        .memberships()
+        .add(p.id, brussels, roles(&[Role::Partner]), date("2020-01-01"))
+        .await
+        .expect_err("twice");
+    assert!(
+        matches!(&err, RepoError::Conflict { field, .. } if field == "actorId"),
+        "{err:?}"
+    );
+
+    let active = db
+        .partnerships()
+        .change_status(p.id, PartnershipStatus::Active)
+        .await
+        .expect("activate");
+    assert_eq!(active.status, PartnershipStatus::Active);
+
+    // While ACTIVE, the only mentee cannot leave.
+    let err = db
+        .memberships()
+        .change(
+            mentee.id,
+            MembershipChange {
+                left_on: Some(Some(date("2021-01-01"))),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect_err("last mentee");
+    assert!(
+        matches!(&err, RepoError::Invalid(e) if e.field == "leftOn"),
+        "{err:?}"
+    );
+
+    let members = db
+        .memberships()
+        .of_partnership(p.id, false, &PageRequest::first(10))
+        .await
+        .expect("members");
+    assert_eq!(members.items.len(), 3);
+    assert_eq!(
+        db.memberships()
+            .count_of_actor(brussels, false)
+            .await
+            .expect("count"),
+        1
+    );
+
+    // Status lifecycle: ACTIVE -> COMPLETED, then nothing.
+    db.partnerships()
+        .change_status(p.id, PartnershipStatus::Completed)
+        .await
+        .expect("complete");
+    let err = db
+        .partnerships()
+        .change_status(p.id, PartnershipStatus::Active)
+        .await
+        .expect_err("reopen");
+    assert!(
+        matches!(&err, RepoError::Invalid(e) if e.field == "status"),
+        "{err:?}"
+    );
+    let err = db
+        .memberships()
+        .add(
+            p.id,
+            ActorId::generate(),
+            roles(&[Role::Partner]),
+            date("2020-01-01"),
+        )
+        .await
+        .expect_err("closed");
+    assert!(matches!(&err, RepoError::Conflict { .. }), "{err:?}");
+}
+
+async fn partnership_pages_and_counts_agree(db: &Database) {
+    let es_city = actor(db, profile(ActorKind::Municipality, "Valencia", "ES"), None).await;
+    let es_ngo = actor(db, profile(ActorKind::Ngo, "Caritas Valencia", "ES"), None).await;
+    let be_city = actor(db, profile(ActorKind::Municipality, "Mechelen", "BE"), None).await;
+    for i in 0..7 {
+        let lead = if i % 2 == 0 { es_city } else { be_city };
+        let p = db
+            .partnerships()
+            .create(
+                details(
+                    PartnershipKind::ProjectConsortium,
+                    &format!("P{i}"),
+                    &format!("2020-01-0{}", i + 1),
+                ),
+                lead,
+                roles(&[Role::Lead]),
+                date("2020-01-01"),
+            )
+            .await
+            .expect("create");
+        if lead == es_city {
+            // A second Spanish member must not count the partnership twice.
+            db.memberships()
+                .add(p.id, es_ngo, roles(&[Role::Partner]), date("2020-01-01"))
+                .await
+                .expect("member");
+        }
+    }
+    let spanish = PartnershipFilter {
+        countries: vec![CountryCode::parse("ES").expect("ES")],
+        ..Default::default()
+    };
+    assert_eq!(db.partnerships().count(&spanish).await.expect("count"), 4);
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = db
+            .partnerships()
+            .list(
+                &spanish,
+                PartnershipOrder::StartDate,
+                &PageRequest {
+                    first: 3,
+                    after: after.clone(),
+                    direction: persistence::SortDirection::Desc,
+                },
+            )
+            .await
+            .expect("page");
+        seen.extend(
+            page.items
+                .iter()
+                .map(|(_, p)| p.details.parts().title.clone()),
+        );
+        after = page.items.last().map(|(c, _)| c.clone());
+        if !page.has_next_page {
+            break;
+        }
+    }
+    assert_eq!(seen, ["P6", "P4", "P2", "P0"]);
+    let by_member = PartnershipFilter {
+        member_actor: Some(be_city),
+        themes: vec![Theme::Housing, Theme::Health],
+        ..Default::default()
+    };
+    assert_eq!(db.partnerships().count(&by_member).await.expect("count"), 3);
+    let none_active = PartnershipFilter {
+        active_on: Some(date("2020-06-01")),
+        ..Default::default()
+    };
+    assert_eq!(
+        db.partnerships().count(&none_active).await.expect("count"),
+        0,
+        "all DRAFT"
+    );
+}
+
+async fn allocations_respect_ceilings_and_lifecycle(db: &Database) {
+    let navarre = actor(
+        db,
+        profile(ActorKind::Region, "Government of Navarre", "ES"),
+        None,
+    )
+    .await;
+    let p = db
+        .partnerships()
+        .create(
+            details(
+                PartnershipKind::RegionalSponsorshipProgramme,
+                "SOMOS",
+                "2021-01-01",
+            ),
+            navarre,
+            roles(&[Role::Lead]),
+            date("2021-01-01"),
+        )
+        .await
+        .expect("partnership");
+    let amif = db
+        .funding()
+        .stream_by_code("AMIF")
+        .await
+        .expect("query")
+        .expect("AMIF seeded");
+    let eur = |s: &str| Euros::parse("amount", s).expect("euros");
+    let new = |eu: &str| NewAllocation {
+        partnership_id: p.id,
+        stream_id: amif.id,
+        ceiling_case: CeilingCase::parse("STANDARD").expect("case"),
+        eligible_cost: eur("400000.00"),
+        eu_contribution: eur(eu),
+        reference: Some("AMIF-2024-001".into()),
+    };
+    let err = db
+        .allocations()
+        .create(new("300000.01"))
+        .await
+        .expect_err("over 75%");
+    assert!(
+        matches!(&err, RepoError::Invalid(e) if e.field == "euContribution"),
+        "{err:?}"
+    );
+    let a = db
+        .allocations()
+        .create(new("300000.00"))
+        .await
+        .expect("at 75%");
+    assert_eq!(a.eu_contribution, eur("300000"));
+    assert_eq!(a.co_financing_rate().to_string(), "0.7500");
+    assert_eq!(a.status, AllocationStatus::Requested);
+    let err = db
+        .allocations()
+        .create(new("1"))
+        .await
+        .expect_err("same reference");
+    assert!(
+        matches!(&err, RepoError::Conflict { field, .. } if field == "reference"),
+        "{err:?}"
+    );
+
+    // A specific action allows 90%.
+    let raised = db
+        .allocations()
+        .change(
+            a.id,
+            AllocationChange {
+                ceiling_case: Some(CeilingCase::parse("SPECIFIC_ACTION").expect("case")),
+                eu_contribution: Some(eur("360000")),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("90%");
+    assert_eq!(raised.co_financing_rate().to_string(), "0.9000");
+    let err = db
+        .allocations()
+        .change(
+            a.id,
+            AllocationChange {
+                ceiling_case: Some(CeilingCase::parse("LESS_DEVELOPED_REGION").expect("case")),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect_err("not an AMIF case");
+    assert!(
+        matches!(&err, RepoError::Invalid(e) if e.field == "ceilingCase" && e.message.contains("STANDARD")),
+        "{err:?}"
+    );
+
+    let err = db
+        .allocations()
+        .change_status(a.id, AllocationStatus::Awarded, None)
+        .await
+        .expect_err("no date");
+    assert!(
+        matches!(&err, RepoError::Invalid(e) if e.field == "decisionDate"),
+        "{err:?}"
+    );
+    let awarded = db
+        .allocations()
+        .change_status(a.id, AllocationStatus::Awarded, Some(date("2024-03-01")))
+        .await
+        .expect("award");
+    assert_eq!(awarded.decision_date, Some(date("2024-03-01")));
+    let err = db
+        .allocations()
+        .change(a.id, AllocationChange::default())
+        .await
+        .expect_err("awarded terms are fixed");
+    assert!(matches!(&err, RepoError::Conflict { .. }), "{err:?}");
+    let page = db
+        .allocations()
+        .of_partnership(p.id, &PageRequest::first(10))
+        .await
+        .expect("list");
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(
+        db.allocations()
+            .count_of_stream(amif.id)
+            .await
+            .expect("count"),
+        1
+    );
+    let funded = PartnershipFilter {
+        funding_stream: Some(amif.id),
+        ..Default::default()
+    };
+    assert_eq!(db.partnerships().count(&funded).await.expect("count"), 1);
+}
+
+async fn streams_and_rules_are_seeded(db: &Database) {
+    let streams = db.funding().streams().await.expect("streams");
+    let codes: Vec<_> = streams.iter().map(|s| s.code.as_str()).collect();
+    assert_eq!(codes, ["AMIF", "ERDF", "ESF_PLUS"]);
+    let ids: Vec<_> = streams.iter().map(|s| s.id).collect();
+    let rules = db.funding().rules_of_streams(&ids).await.expect("rules");
+    assert_eq!(rules.len(), 12);
+    let standard = rules
+        .iter()
+        .find(|r| r.case.as_str() == "STANDARD")
+        .expect("AMIF standard");
+    assert_eq!(standard.max_rate.basis_points(), 7500);
+    assert!(standard.verified);
+    let less_developed: Vec<_> = rules
+        .iter()
+        .filter(|r| r.case.as_str() == "LESS_DEVELOPED_REGION")
+        .collect();
+    assert_eq!(less_developed.len(), 2);
+    assert!(
+        less_developed
+            .iter()
+            .all(|r| r.max_rate.basis_points() == 8500 && !r.verified)
+    );
+    assert!(db.pending_migrations().await.expect("pending").is_empty());
+}
