@@ -121,25 +121,14 @@ pub struct PartnershipDetailsParts {
     pub end_date: Option<NaiveDate>,
 }
 
-/// A partnership's details that agree with each other: at least one theme and one level of
-/// governance, and an end not before the start.
+/// A partnership's details that agree with each other: an end not before the start. Themes
+/// and levels may be empty while they are not known (the public record of a partnership often
+/// names neither).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartnershipDetails(PartnershipDetailsParts);
 
 impl PartnershipDetails {
     pub fn new(parts: PartnershipDetailsParts) -> Result<Self, ValidationError> {
-        if parts.themes.is_empty() {
-            return Err(ValidationError::new(
-                "themes",
-                "must name at least one theme",
-            ));
-        }
-        if parts.governance_levels.is_empty() {
-            return Err(ValidationError::new(
-                "governanceLevels",
-                "must name at least one level of governance",
-            ));
-        }
         if let Some(end) = parts.end_date
             && end < parts.start_date
         {
@@ -272,19 +261,11 @@ mod tests {
     }
 
     #[test]
-    fn themes_and_levels_are_non_empty_sets() {
-        let mut no_theme = details();
-        no_theme.themes.clear();
-        assert_eq!(
-            PartnershipDetails::new(no_theme).expect_err("themes").field,
-            "themes"
-        );
-        let mut no_level = details();
-        no_level.governance_levels.clear();
-        assert_eq!(
-            PartnershipDetails::new(no_level).expect_err("levels").field,
-            "governanceLevels"
-        );
+    fn themes_and_levels_are_sets_that_may_be_empty() {
+        let mut unknown = details();
+        unknown.themes.clear();
+        unknown.governance_levels.clear();
+        assert!(PartnershipDetails::new(unknown).is_ok());
         let err = unique_set("themes", &[Theme::Housing, Theme::Housing], Theme::code)
             .expect_err("duplicate");
         assert_eq!(err.message, "lists HOUSING twice");

@@ -307,6 +307,9 @@ async fn write_themes(
             .exec(conn)
             .await?;
     }
+    if themes.is_empty() {
+        return Ok(());
+    }
     let rows = themes.iter().map(|t| partnership_theme::ActiveModel {
         partnership_id: Set(id.as_uuid()),
         theme: Set(t.code().to_owned()),

@@ -82,6 +82,7 @@ pub(crate) fn partnership(
     let governance_levels = row
         .governance_levels
         .split(',')
+        .filter(|code| !code.is_empty())
         .map(GovernanceLevel::from_code)
         .collect::<Option<BTreeSet<_>>>()
         .ok_or_else(|| bad("governance levels"))?;
