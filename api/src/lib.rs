@@ -1,1 +1,10 @@
-//! placeholder
+//! The partnership registry's API: axum HTTP server, async-graphql schema, configuration and
+//! the `registry` command line. The only crate that knows HTTP and GraphQL.
+
+pub mod cli;
+pub mod demo;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod ids;
+pub mod telemetry;

@@ -83,9 +83,11 @@ const CONSTRAINTS: &[(&str, &str, Outcome, &str, &str)] = &[
     (
         "uq_membership_one_lead",
         "membership.partnership_id",
-        Outcome::Conflict,
+        // The same outcome as the domain rule that normally catches it first; the index only
+        // decides races.
+        Outcome::Invalid,
         "roles",
-        "the partnership already has a LEAD",
+        "a partnership has at most one LEAD",
     ),
     (
         "uq_allocation_reference",

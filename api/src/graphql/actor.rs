@@ -1,0 +1,538 @@
+//! Actors in GraphQL: the `Actor` type, the `actor`/`actors` queries, and the `createActor` and
+//! `updateActor` mutations. Inputs become domain values only through the domain's parsers.
+
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use domain::actor::{self as model, ActorProfile, ActorProfileParts};
+use domain::identifiers::{Email, Pic, VatNumber, Website, WikidataId};
+use domain::ids::ActorId;
+use domain::territory::{CountryCode, LauUnit, NutsRegion};
+use persistence::SortDirection;
+use persistence::repo::{ActorFilter, PartnershipFilter, PartnershipOrder};
+
+use super::connection::{Count, CountedConnection, connection, page_request};
+use super::enums::ActorKind;
+use super::partnership::{Membership, Partnership};
+use super::{db, load};
+use crate::error::{ApiError, ApiResult};
+use crate::ids::{self, NodeType};
+
+/// An organisation: a municipality, region, national authority, NGO, community group,
+/// network, EU institution or international organisation.
+pub struct Actor(pub model::Actor);
+
+#[Object]
+impl Actor {
+    /// Opaque global id.
+    pub async fn id(&self) -> ID {
+        ids::encode(NodeType::Actor, self.0.id.as_uuid())
+    }
+
+    async fn kind(&self) -> ActorKind {
+        self.0.profile.parts().kind.into()
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.profile.parts().name
+    }
+
+    /// ISO 3166-1 alpha-2, with `EL` for Greece as NUTS writes it.
+    async fn country(&self) -> &str {
+        self.0.profile.parts().country.as_str()
+    }
+
+    /// NUTS code of the actor's region (`ES21`), valid within `nutsVersion`.
+    async fn nuts_code(&self) -> Option<&str> {
+        self.0.profile.parts().nuts.as_ref().map(NutsRegion::code)
+    }
+
+    async fn nuts_version(&self) -> Option<i32> {
+        self.0
+            .profile
+            .parts()
+            .nuts
+            .as_ref()
+            .map(|n| i32::from(n.version()))
+    }
+
+    /// LAU code of a municipality in the GISCO form (`ES_48020`), valid in `lauYear`'s list.
+    async fn lau_code(&self) -> Option<&str> {
+        self.0.profile.parts().lau.as_ref().map(LauUnit::code)
+    }
+
+    async fn lau_year(&self) -> Option<i32> {
+        self.0
+            .profile
+            .parts()
+            .lau
+            .as_ref()
+            .map(|l| i32::from(l.year()))
+    }
+
+    async fn population(&self) -> Option<i64> {
+        self.0.profile.parts().population.map(i64::from)
+    }
+
+    /// A municipality of at most 150,000 inhabitants (the SHARE Network's definition); null
+    /// for a municipality whose population is not known, false for other kinds.
+    async fn is_smaller_community(&self) -> Option<bool> {
+        self.0.profile.is_smaller_community()
+    }
+
+    /// EU participant identification code.
+    async fn pic(&self) -> Option<&str> {
+        self.0.profile.parts().pic.as_ref().map(Pic::as_str)
+    }
+
+    async fn vat_number(&self) -> Option<&str> {
+        self.0
+            .profile
+            .parts()
+            .vat_number
+            .as_ref()
+            .map(VatNumber::as_str)
+    }
+
+    async fn wikidata_id(&self) -> Option<&str> {
+        self.0
+            .profile
+            .parts()
+            .wikidata_id
+            .as_ref()
+            .map(WikidataId::as_str)
+    }
+
+    async fn website(&self) -> Option<&str> {
+        self.0.profile.parts().website.as_ref().map(Website::as_str)
+    }
+
+    async fn email(&self) -> Option<&str> {
+        self.0.profile.parts().email.as_ref().map(Email::as_str)
+    }
+
+    /// The actor this one lies in or belongs to (a municipality's region).
+    async fn parent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Actor>> {
+        match self.0.parent_id {
+            Some(id) => Ok(load(ctx, id).await?.map(Actor)),
+            None => Ok(None),
+        }
+    }
+
+    /// The actors that lie in or belong to this one, by name.
+    async fn children(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<CountedConnection<Actor>> {
+        let filter = ActorFilter {
+            parent_id: Some(self.0.id),
+            ..Default::default()
+        };
+        Ok(list_actors(ctx, filter, first, after).await?)
+    }
+
+    /// The actor's memberships of partnerships, in the order they were added.
+    async fn memberships(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        #[graphql(default = false, desc = "Also list partnerships the actor has left.")]
+        include_former: bool,
+    ) -> async_graphql::Result<CountedConnection<Membership>> {
+        let page = page_request(first, after, SortDirection::Asc)?;
+        let result = db(ctx)?
+            .memberships()
+            .of_actor(self.0.id, include_former, &page)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(connection(
+            result,
+            page.after.is_some(),
+            Count::MembershipsOfActor(self.0.id, include_former),
+            Membership,
+        ))
+    }
+
+    /// The partnerships the actor currently belongs to, newest first.
+    async fn partnerships(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<CountedConnection<Partnership>> {
+        let filter = PartnershipFilter {
+            member_actor: Some(self.0.id),
+            ..Default::default()
+        };
+        Ok(super::partnership::list_partnerships(
+            ctx,
+            filter,
+            PartnershipOrder::Created,
+            SortDirection::Desc,
+            first,
+            after,
+        )
+        .await?)
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// Which actors to list; all given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct ActorFilterInput {
+    /// Any of these kinds.
+    #[graphql(validator(max_items = 20))]
+    pub kinds: Option<Vec<ActorKind>>,
+    /// Any of these countries (ISO 3166-1 alpha-2, EL for Greece).
+    #[graphql(validator(max_items = 50))]
+    pub countries: Option<Vec<String>>,
+    /// NUTS code prefix: `ES2` finds actors in ES21, ES211 and so on.
+    pub nuts_prefix: Option<String>,
+    /// Case-insensitive part of the name.
+    pub name_contains: Option<String>,
+    /// Actors that lie in or belong to this actor.
+    pub parent_id: Option<ID>,
+}
+
+impl ActorFilterInput {
+    fn parse(self) -> ApiResult<ActorFilter> {
+        let countries = self
+            .countries
+            .unwrap_or_default()
+            .iter()
+            .map(|c| CountryCode::parse(c).map_err(|e| ApiError::from(e.for_field("countries"))))
+            .collect::<ApiResult<_>>()?;
+        let nuts_prefix = self
+            .nuts_prefix
+            .map(|p| parse_nuts_prefix(&p))
+            .transpose()?;
+        let name_contains = self
+            .name_contains
+            .map(|n| domain::text::single_line("nameContains", &n, 1, 100))
+            .transpose()?;
+        let parent_id = self
+            .parent_id
+            .map(|id| ids::decode(NodeType::Actor, &id, "parentId").map(ActorId::from_uuid))
+            .transpose()?;
+        Ok(ActorFilter {
+            kinds: self
+                .kinds
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            countries,
+            nuts_prefix,
+            name_contains,
+            parent_id,
+        })
+    }
+}
+
+pub(crate) fn parse_nuts_prefix(raw: &str) -> ApiResult<String> {
+    let prefix = raw.trim().to_ascii_uppercase();
+    let ok = (2..=5).contains(&prefix.len())
+        && prefix[..2].bytes().all(|b| b.is_ascii_uppercase())
+        && prefix.bytes().all(|b| b.is_ascii_alphanumeric());
+    if ok {
+        Ok(prefix)
+    } else {
+        Err(ApiError::bad_input(
+            "nutsPrefix",
+            "must be the start of a NUTS code: two country letters and up to three more letters or digits",
+        ))
+    }
+}
+
+pub(crate) async fn list_actors(
+    ctx: &Context<'_>,
+    filter: ActorFilter,
+    first: Option<i32>,
+    after: Option<String>,
+) -> ApiResult<CountedConnection<Actor>> {
+    let page = page_request(first, after, SortDirection::Asc)?;
+    let result = db(ctx)?.actors().list(&filter, &page).await?;
+    Ok(connection(
+        result,
+        page.after.is_some(),
+        Count::Actors(filter),
+        Actor,
+    ))
+}
+
+#[derive(Default)]
+pub struct ActorQuery;
+
+#[Object]
+impl ActorQuery {
+    /// One actor by id; null when there is none.
+    async fn actor(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Actor>> {
+        let id = ids::decode(NodeType::Actor, &id, "id")?;
+        Ok(load(ctx, ActorId::from_uuid(id)).await?.map(Actor))
+    }
+
+    /// Actors, by name (case-insensitive), then id.
+    async fn actors(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ActorFilterInput>,
+        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
+    ) -> async_graphql::Result<CountedConnection<Actor>> {
+        let filter = filter
+            .unwrap_or_default()
+            .parse()
+            .map_err(|e| e.within("filter"))?;
+        Ok(list_actors(ctx, filter, first, after).await?)
+    }
+}
+
+/// A new actor.
+#[derive(InputObject)]
+pub struct CreateActorInput {
+    pub kind: ActorKind,
+    pub name: String,
+    /// ISO 3166-1 alpha-2 (GR is stored as EL, as NUTS writes Greece).
+    pub country: String,
+    /// With `nutsVersion`.
+    pub nuts_code: Option<String>,
+    pub nuts_version: Option<i32>,
+    /// Municipalities only, with `lauYear`.
+    pub lau_code: Option<String>,
+    pub lau_year: Option<i32>,
+    pub population: Option<i64>,
+    pub parent_id: Option<ID>,
+    pub pic: Option<String>,
+    pub vat_number: Option<String>,
+    pub wikidata_id: Option<String>,
+    pub website: Option<String>,
+    pub email: Option<String>,
+}
+
+/// A change of an actor: omitted fields stay as they are, `null` clears an optional field.
+/// The kind of an actor cannot change.
+#[derive(InputObject)]
+pub struct UpdateActorInput {
+    pub id: ID,
+    pub name: Option<String>,
+    pub country: Option<String>,
+    pub nuts_code: MaybeUndefined<String>,
+    pub nuts_version: MaybeUndefined<i32>,
+    pub lau_code: MaybeUndefined<String>,
+    pub lau_year: MaybeUndefined<i32>,
+    pub population: MaybeUndefined<i64>,
+    pub parent_id: MaybeUndefined<ID>,
+    pub pic: MaybeUndefined<String>,
+    pub vat_number: MaybeUndefined<String>,
+    pub wikidata_id: MaybeUndefined<String>,
+    pub website: MaybeUndefined<String>,
+    pub email: MaybeUndefined<String>,
+}
+
+/// An actor's fields as text, before parsing: the one shape that both create and update
+/// (current values patched with the input) go through.
+struct RawActor {
+    kind: model::ActorKind,
+    name: String,
+    country: String,
+    nuts_code: Option<String>,
+    nuts_version: Option<i32>,
+    lau_code: Option<String>,
+    lau_year: Option<i32>,
+    population: Option<i64>,
+    parent_id: Option<ActorId>,
+    pic: Option<String>,
+    vat_number: Option<String>,
+    wikidata_id: Option<String>,
+    website: Option<String>,
+    email: Option<String>,
+}
+
+fn optional<T>(
+    value: Option<String>,
+    parse: impl Fn(&str) -> Result<T, domain::ValidationError>,
+) -> ApiResult<Option<T>> {
+    Ok(value.map(|v| parse(&v)).transpose()?)
+}
+
+impl RawActor {
+    fn from_actor(actor: &model::Actor) -> Self {
+        let p = actor.profile.parts();
+        Self {
+            kind: p.kind,
+            name: p.name.clone(),
+            country: p.country.as_str().to_owned(),
+            nuts_code: p.nuts.as_ref().map(|n| n.code().to_owned()),
+            nuts_version: p.nuts.as_ref().map(|n| i32::from(n.version())),
+            lau_code: p.lau.as_ref().map(|l| l.code().to_owned()),
+            lau_year: p.lau.as_ref().map(|l| i32::from(l.year())),
+            population: p.population.map(i64::from),
+            parent_id: actor.parent_id,
+            pic: p.pic.as_ref().map(|v| v.as_str().to_owned()),
+            vat_number: p.vat_number.as_ref().map(|v| v.as_str().to_owned()),
+            wikidata_id: p.wikidata_id.as_ref().map(|v| v.as_str().to_owned()),
+            website: p.website.as_ref().map(|v| v.as_str().to_owned()),
+            email: p.email.as_ref().map(|v| v.as_str().to_owned()),
+        }
+    }
+
+    fn parse(self) -> ApiResult<(ActorProfile, Option<ActorId>)> {
+        let nuts = match (self.nuts_code, self.nuts_version) {
+            (Some(code), Some(version)) => Some(NutsRegion::parse(&code, version)?),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(ApiError::bad_input(
+                    "nutsVersion",
+                    "is required with nutsCode",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(ApiError::bad_input(
+                    "nutsCode",
+                    "is required with nutsVersion",
+                ));
+            }
+        };
+        let lau = match (self.lau_code, self.lau_year) {
+            (Some(code), Some(year)) => Some(LauUnit::parse(&code, year)?),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(ApiError::bad_input("lauYear", "is required with lauCode"));
+            }
+            (None, Some(_)) => {
+                return Err(ApiError::bad_input("lauCode", "is required with lauYear"));
+            }
+        };
+        let parts = ActorProfileParts {
+            kind: self.kind,
+            name: model::parse_actor_name(&self.name)?,
+            country: CountryCode::parse(&self.country)?,
+            nuts,
+            lau,
+            population: self.population.map(model::parse_population).transpose()?,
+            pic: optional(self.pic, Pic::parse)?,
+            vat_number: optional(self.vat_number, VatNumber::parse)?,
+            wikidata_id: optional(self.wikidata_id, WikidataId::parse)?,
+            website: optional(self.website, Website::parse)?,
+            email: optional(self.email, Email::parse)?,
+        };
+        Ok((ActorProfile::new(parts)?, self.parent_id))
+    }
+}
+
+/// `Undefined` keeps the current value, `null` clears it, a value replaces it.
+pub(crate) fn patch<T>(current: Option<T>, change: MaybeUndefined<T>) -> Option<T> {
+    match change {
+        MaybeUndefined::Undefined => current,
+        MaybeUndefined::Null => None,
+        MaybeUndefined::Value(v) => Some(v),
+    }
+}
+
+/// The actor a mutation created or changed.
+#[derive(SimpleObject)]
+pub struct ActorPayload {
+    pub actor: Actor,
+}
+
+#[derive(Default)]
+pub struct ActorMutation;
+
+#[Object]
+impl ActorMutation {
+    /// Registers an organisation.
+    async fn create_actor(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateActorInput,
+    ) -> async_graphql::Result<ActorPayload> {
+        let created = async {
+            let parent_id = input
+                .parent_id
+                .map(|id| ids::decode(NodeType::Actor, &id, "parentId").map(ActorId::from_uuid))
+                .transpose()?;
+            let raw = RawActor {
+                kind: input.kind.into(),
+                name: input.name,
+                country: input.country,
+                nuts_code: input.nuts_code,
+                nuts_version: input.nuts_version,
+                lau_code: input.lau_code,
+                lau_year: input.lau_year,
+                population: input.population,
+                parent_id,
+                pic: input.pic,
+                vat_number: input.vat_number,
+                wikidata_id: input.wikidata_id,
+                website: input.website,
+                email: input.email,
+            };
+            let (profile, parent) = raw.parse()?;
+            Ok::<_, ApiError>(db(ctx)?.actors().create(profile, parent).await?)
+        }
+        .await
+        .map_err(|e| e.within("input"))?;
+        Ok(ActorPayload {
+            actor: Actor(created),
+        })
+    }
+
+    /// Changes an actor's profile or place in the hierarchy.
+    async fn update_actor(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateActorInput,
+    ) -> async_graphql::Result<ActorPayload> {
+        let updated = async {
+            let id = ActorId::from_uuid(ids::decode(NodeType::Actor, &input.id, "id")?);
+            let current = db(ctx)?.actors().get(id).await?;
+            let mut raw = RawActor::from_actor(&current);
+            let parent_id = match input.parent_id {
+                MaybeUndefined::Undefined => MaybeUndefined::Undefined,
+                MaybeUndefined::Null => MaybeUndefined::Null,
+                MaybeUndefined::Value(pid) => MaybeUndefined::Value(ActorId::from_uuid(
+                    ids::decode(NodeType::Actor, &pid, "parentId")?,
+                )),
+            };
+            if let Some(name) = input.name {
+                raw.name = name;
+            }
+            if let Some(country) = input.country {
+                raw.country = country;
+            }
+            raw.nuts_code = patch(raw.nuts_code, input.nuts_code);
+            raw.nuts_version = patch(raw.nuts_version, input.nuts_version);
+            raw.lau_code = patch(raw.lau_code, input.lau_code);
+            raw.lau_year = patch(raw.lau_year, input.lau_year);
+            raw.population = patch(raw.population, input.population);
+            raw.parent_id = patch(raw.parent_id, parent_id);
+            raw.pic = patch(raw.pic, input.pic);
+            raw.vat_number = patch(raw.vat_number, input.vat_number);
+            raw.wikidata_id = patch(raw.wikidata_id, input.wikidata_id);
+            raw.website = patch(raw.website, input.website);
+            raw.email = patch(raw.email, input.email);
+            let (profile, parent) = raw.parse()?;
+            Ok::<_, ApiError>(db(ctx)?.actors().update(id, profile, parent).await?)
+        }
+        .await
+        .map_err(|e| e.within("input"))?;
+        Ok(ActorPayload {
+            actor: Actor(updated),
+        })
+    }
+}
+
+impl From<model::Actor> for Actor {
+    fn from(actor: model::Actor) -> Self {
+        Self(actor)
+    }
+}

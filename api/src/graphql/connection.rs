@@ -1,0 +1,139 @@
+//! Relay connections: `first`/`after` arguments (1 to 100, default 20), opaque cursors over
+//! the repositories' keyset cursors, and a `totalCount` that is computed only when a client
+//! asks for it, with exactly the filters of the page.
+
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, Object, OutputType};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use domain::ids::{ActorId, PartnershipId, StreamId};
+use persistence::repo::{ActorFilter, PartnershipFilter};
+use persistence::{Cursor, Database, Page, PageRequest, SortDirection};
+
+use crate::error::{ApiError, ApiResult};
+
+pub const DEFAULT_PAGE_SIZE: i32 = 20;
+pub const MAX_PAGE_SIZE: i32 = 100;
+
+/// Reads `first` and `after` into a page request.
+pub fn page_request(
+    first: Option<i32>,
+    after: Option<String>,
+    direction: SortDirection,
+) -> ApiResult<PageRequest> {
+    let first = first.unwrap_or(DEFAULT_PAGE_SIZE);
+    if !(1..=MAX_PAGE_SIZE).contains(&first) {
+        return Err(ApiError::bad_input(
+            "first",
+            format!("must be between 1 and {MAX_PAGE_SIZE} (was {first})"),
+        ));
+    }
+    let after = after.map(|text| decode_cursor(&text)).transpose()?;
+    Ok(PageRequest {
+        first: u64::try_from(first).unwrap_or(1),
+        after,
+        direction,
+    })
+}
+
+fn decode_cursor(text: &str) -> ApiResult<Cursor> {
+    let bad = || ApiError::bad_input("after", "is not a cursor returned by this list");
+    if text.len() > 1024 {
+        return Err(bad());
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| bad())?;
+    let plain = String::from_utf8(bytes).map_err(|_| bad())?;
+    Cursor::decode(&plain).ok_or_else(bad)
+}
+
+fn encode_cursor(cursor: &Cursor) -> String {
+    URL_SAFE_NO_PAD.encode(cursor.encode())
+}
+
+/// What `totalCount` counts.
+#[derive(Debug, Clone)]
+pub enum Count {
+    Actors(ActorFilter),
+    Partnerships(PartnershipFilter),
+    MembersOfPartnership(PartnershipId, bool),
+    MembershipsOfActor(ActorId, bool),
+    AllocationsOfPartnership(PartnershipId),
+    AllocationsOfStream(StreamId),
+}
+
+/// The connection field that counts; flattened into every connection type.
+pub struct TotalCount(Count);
+
+#[Object]
+impl TotalCount {
+    /// How many items match the same filters as the page (each counted once). Computed only
+    /// when asked for.
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        let db = ctx.data::<Database>()?;
+        let count = match &self.0 {
+            Count::Actors(filter) => db.actors().count(filter).await,
+            Count::Partnerships(filter) => db.partnerships().count(filter).await,
+            Count::MembersOfPartnership(id, former) => {
+                db.memberships().count_of_partnership(*id, *former).await
+            }
+            Count::MembershipsOfActor(id, former) => {
+                db.memberships().count_of_actor(*id, *former).await
+            }
+            Count::AllocationsOfPartnership(id) => db.allocations().count_of_partnership(*id).await,
+            Count::AllocationsOfStream(id) => db.allocations().count_of_stream(*id).await,
+        }
+        .map_err(ApiError::from)?;
+        Ok(i64::try_from(count).unwrap_or(i64::MAX))
+    }
+}
+
+pub type CountedConnection<N> = Connection<String, N, TotalCount>;
+
+/// Turns a repository page into a connection of `N`.
+pub fn connection<T, N: OutputType>(
+    page: Page<T>,
+    had_cursor: bool,
+    count: Count,
+    node: impl Fn(T) -> N,
+) -> CountedConnection<N> {
+    let mut conn =
+        Connection::with_additional_fields(had_cursor, page.has_next_page, TotalCount(count));
+    conn.edges.extend(
+        page.items
+            .into_iter()
+            .map(|(cursor, item)| Edge::new(encode_cursor(&cursor), node(item))),
+    );
+    conn
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_size_is_bounded() {
+        assert_eq!(
+            page_request(None, None, SortDirection::Asc)
+                .map(|p| p.first)
+                .ok(),
+            Some(20)
+        );
+        for bad in [0, -1, 101] {
+            let err = page_request(Some(bad), None, SortDirection::Asc).expect_err("bounds");
+            assert!(matches!(err, ApiError::BadInput { ref field, .. } if field == "first"));
+        }
+        assert!(page_request(Some(100), None, SortDirection::Asc).is_ok());
+    }
+
+    #[test]
+    fn cursors_are_opaque_and_checked() {
+        let cursor = Cursor {
+            sort: persistence::SortValue::Text("bilbao".into()),
+            id: uuid::Uuid::now_v7(),
+        };
+        let text = encode_cursor(&cursor);
+        assert!(!text.contains("bilbao"));
+        assert_eq!(decode_cursor(&text).ok(), Some(cursor));
+        assert!(decode_cursor("not a cursor").is_err());
+    }
+}

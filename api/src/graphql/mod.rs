@@ -1,0 +1,147 @@
+//! The GraphQL schema: one query and one mutation root per area, merged; the `Node`
+//! interface; and the helpers resolvers share. [`schema_builder`] needs no database, so the
+//! SDL can be exported anywhere.
+
+pub mod actor;
+pub mod connection;
+pub mod enums;
+pub mod error_codes;
+pub mod funding;
+pub mod loaders;
+pub mod partnership;
+pub mod scalars;
+
+use std::hash::Hash;
+
+use async_graphql::dataloader::Loader;
+use async_graphql::{
+    Context, EmptySubscription, ID, Interface, MergedObject, Object, Schema, SchemaBuilder,
+};
+use domain::ids::{ActorId, AllocationId, CeilingRuleId, MembershipId, PartnershipId, StreamId};
+use persistence::Database;
+
+use crate::error::{ApiError, ApiResult};
+use crate::ids::{self, NodeType};
+use actor::{Actor, ActorMutation, ActorQuery};
+use funding::{Allocation, CeilingRule, FundingMutation, FundingQuery, FundingStream};
+use loaders::{Loaders, RepoLoader};
+use partnership::{Membership, Partnership, PartnershipMutation, PartnershipQuery};
+
+/// The most ids `nodes(ids:)` takes at once.
+pub const MAX_NODES: usize = 100;
+
+/// Anything with a global id.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Opaque global id."))]
+pub enum Node {
+    Actor(Actor),
+    Partnership(Partnership),
+    Membership(Membership),
+    FundingStream(FundingStream),
+    CeilingRule(CeilingRule),
+    Allocation(Allocation),
+}
+
+#[derive(Default)]
+pub struct NodeQuery;
+
+#[Object]
+impl NodeQuery {
+    /// Any object by its global id; null when there is none.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
+        Ok(load_node(ctx, &id, "id").await?)
+    }
+
+    /// Up to 100 objects by global id, in the order asked; null for each id that has none.
+    async fn nodes(
+        &self,
+        ctx: &Context<'_>,
+        ids: Vec<ID>,
+    ) -> async_graphql::Result<Vec<Option<Node>>> {
+        if ids.len() > MAX_NODES {
+            return Err(ApiError::bad_input(
+                "ids",
+                format!("at most {MAX_NODES} ids at once (got {})", ids.len()),
+            )
+            .into());
+        }
+        // Sequential awaits would still batch: each `load` only registers its key until the
+        // loader's tick, but joining them lets the loader see all keys in one batch.
+        let loads = ids.iter().map(|id| load_node(ctx, id, "ids"));
+        let nodes = futures_util::future::join_all(loads).await;
+        Ok(nodes.into_iter().collect::<ApiResult<Vec<_>>>()?)
+    }
+}
+
+async fn load_node(ctx: &Context<'_>, id: &ID, field: &str) -> ApiResult<Option<Node>> {
+    let Some((node, uuid)) = ids::decode_any(id) else {
+        return Err(ApiError::bad_input(
+            field,
+            "is not an id issued by this registry",
+        ));
+    };
+    Ok(match node {
+        NodeType::Actor => load(ctx, ActorId::from_uuid(uuid))
+            .await?
+            .map(|v| Node::Actor(Actor(v))),
+        NodeType::Partnership => load(ctx, PartnershipId::from_uuid(uuid))
+            .await?
+            .map(|v| Node::Partnership(Partnership(v))),
+        NodeType::Membership => load(ctx, MembershipId::from_uuid(uuid))
+            .await?
+            .map(|v| Node::Membership(Membership(v))),
+        NodeType::FundingStream => load(ctx, StreamId::from_uuid(uuid))
+            .await?
+            .map(|v| Node::FundingStream(FundingStream(v))),
+        NodeType::CeilingRule => load(ctx, CeilingRuleId::from_uuid(uuid))
+            .await?
+            .map(|v| Node::CeilingRule(CeilingRule(v))),
+        NodeType::Allocation => load(ctx, AllocationId::from_uuid(uuid))
+            .await?
+            .map(|v| Node::Allocation(Allocation(v))),
+    })
+}
+
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(NodeQuery, ActorQuery, PartnershipQuery, FundingQuery);
+
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(ActorMutation, PartnershipMutation, FundingMutation);
+
+pub type RegistrySchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// The schema without data: enough to print the SDL. The server adds the database.
+pub fn schema_builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .extension(error_codes::ErrorCodes)
+}
+
+/// The SDL of the schema, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    schema_builder().finish().sdl()
+}
+
+/// The database of this schema.
+pub(crate) fn db<'a>(ctx: &Context<'a>) -> ApiResult<&'a Database> {
+    ctx.data::<Database>()
+        .map_err(|_| ApiError::internal("the schema has no database"))
+}
+
+/// Loads one value through the request's DataLoader.
+pub(crate) async fn load<K>(
+    ctx: &Context<'_>,
+    key: K,
+) -> ApiResult<Option<<RepoLoader as Loader<K>>::Value>>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    RepoLoader: Loader<K, Error = ApiError>,
+{
+    let loaders = ctx
+        .data::<Loaders>()
+        .map_err(|_| ApiError::internal("the request has no loaders"))?;
+    loaders.load_one(key).await
+}

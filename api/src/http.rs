@@ -1,0 +1,146 @@
+//! HTTP: the axum router (`POST /graphql`, GraphiQL at `GET /graphql`, `GET /healthz`), the
+//! request-id and tracing layers, and serving with graceful shutdown.
+
+use std::future::Future;
+use std::time::Duration;
+
+use async_graphql::http::GraphiQLSource;
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderName, Request};
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use axum::{Json, Router};
+use persistence::Database;
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::TraceLayer;
+
+use crate::graphql::{RegistrySchema, loaders::loaders, schema_builder};
+
+/// The largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+#[derive(Clone)]
+pub struct AppState {
+    schema: RegistrySchema,
+    db: Database,
+}
+
+/// The schema with its database, as the server runs it.
+pub fn schema(db: Database) -> RegistrySchema {
+    schema_builder().data(db).finish()
+}
+
+/// The service's routes and layers.
+pub fn router(db: Database) -> Router {
+    let state = AppState {
+        schema: schema(db.clone()),
+        db,
+    };
+    Router::new()
+        .route("/graphql", get(graphiql).post(graphql))
+        .route("/healthz", get(healthz))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                let request_id = request
+                    .headers()
+                    .get(REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!(
+                    "request",
+                    method = %request.method(),
+                    path = %request.uri().path(),
+                    request_id = %request_id,
+                    operation = tracing::field::Empty,
+                )
+            }),
+        )
+        // Set first (outermost), so the trace span and the response both see the id.
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(state)
+}
+
+async fn graphql(
+    State(state): State<AppState>,
+    request_id: Option<axum::Extension<RequestId>>,
+    request: GraphQLRequest,
+) -> GraphQLResponse {
+    let request = request.into_inner();
+    if let Some(name) = &request.operation_name {
+        tracing::Span::current().record("operation", name.as_str());
+    }
+    let request_id = request_id
+        .and_then(|id| id.0.header_value().to_str().ok().map(str::to_owned))
+        .unwrap_or_default();
+    let request = request
+        .data(loaders(state.db.clone()))
+        .data(RequestIdValue(request_id));
+    state.schema.execute(request).await.into()
+}
+
+/// The request id, for resolvers that want to quote it.
+#[derive(Debug, Clone)]
+pub struct RequestIdValue(pub String);
+
+async fn graphiql() -> impl IntoResponse {
+    Html(GraphiQLSource::build().endpoint("/graphql").finish())
+}
+
+/// Liveness: the process answers. Needs no token and touches no database.
+async fn healthz() -> impl IntoResponse {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then lets in-flight requests
+/// finish for at most 10 seconds.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    db: Database,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, router(db)).with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = stopped_tx.send(());
+    });
+    tokio::select! {
+        result = server => result,
+        () = async {
+            let _ = stopped_rx.await;
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        } => {
+            tracing::warn!("in-flight requests did not finish within 10 s; stopping anyway");
+            Ok(())
+        }
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,1260 @@
+//! End to end over HTTP, on SQLite and on PostgreSQL: register actors, partnerships, members
+//! and allocations; read them back through nested queries, filters and pages; every bad input
+//! gets its documented error and changes nothing; data survives a restart.
+
+use e2e::{TestApp, error_code, error_field, on_both_databases};
+use serde_json::{Value, json};
+
+on_both_databases!(
+    registers_and_reads_back_through_nested_queries,
+    filters_and_keyset_pages_agree_with_total_count,
+    bad_input_gets_its_documented_error_and_changes_nothing,
+    lifecycle_rules_are_enforced_over_http,
+    health_graphiql_and_request_ids,
+    demo_data_loads_once,
+    internal_errors_never_show_database_text,
+);
+
+const CREATE_ACTOR: &str = r#"
+mutation($input: CreateActorInput!) {
+  createActor(input: $input) { actor { id name kind country nutsCode nutsVersion population isSmallerCommunity parent { id name } } }
+}"#;
+
+const CREATE_PARTNERSHIP: &str = r#"
+mutation($input: CreatePartnershipInput!) {
+  createPartnership(input: $input) { partnership { id title status themes governanceLevels startDate endDate kind } }
+}"#;
+
+const ADD_MEMBER: &str = r#"
+mutation($input: AddMemberInput!) {
+  addMember(input: $input) { membership { id roles joinedOn leftOn isCurrent actor { name } } }
+}"#;
+
+const CHANGE_STATUS: &str = r#"
+mutation($input: ChangePartnershipStatusInput!) {
+  changePartnershipStatus(input: $input) { partnership { id status } }
+}"#;
+
+const CREATE_ALLOCATION: &str = r#"
+mutation($input: CreateAllocationInput!) {
+  createAllocation(input: $input) { allocation { id eligibleCost euContribution coFinancingRate status reference ceilingRule { case maxRate } stream { code } } }
+}"#;
+
+async fn create_actor(app: &TestApp, input: Value) -> String {
+    let data = app.ok(CREATE_ACTOR, json!({ "input": input })).await;
+    data["createActor"]["actor"]["id"]
+        .as_str()
+        .expect("actor id")
+        .to_owned()
+}
+
+async fn create_partnership(app: &TestApp, input: Value) -> String {
+    let data = app.ok(CREATE_PARTNERSHIP, json!({ "input": input })).await;
+    data["createPartnership"]["partnership"]["id"]
+        .as_str()
+        .expect("partnership id")
+        .to_owned()
+}
+
+async fn add_member(app: &TestApp, partnership: &str, actor: &str, roles: Value) -> String {
+    let data = app
+        .ok(
+            ADD_MEMBER,
+            json!({ "input": { "partnershipId": partnership, "actorId": actor, "roles": roles, "joinedOn": "2021-01-01" } }),
+        )
+        .await;
+    data["addMember"]["membership"]["id"]
+        .as_str()
+        .expect("membership id")
+        .to_owned()
+}
+
+async fn stream_id(app: &TestApp, code: &str) -> String {
+    let data = app
+        .ok(
+            "query($code: String!) { fundingStream(code: $code) { id } }",
+            json!({ "code": code }),
+        )
+        .await;
+    data["fundingStream"]["id"]
+        .as_str()
+        .expect("stream id")
+        .to_owned()
+}
+
+/// Navarre, Tudela and a sponsorship programme with an AMIF allocation.
+struct Somos {
+    navarre: String,
+    tudela: String,
+    ngo: String,
+    partnership: String,
+    allocation: String,
+}
+
+async fn somos(app: &TestApp) -> Somos {
+    let navarre = create_actor(
+        app,
+        json!({ "kind": "REGION", "name": "Government of Navarre", "country": "ES", "nutsCode": "ES22", "nutsVersion": 2021 }),
+    )
+    .await;
+    let tudela = create_actor(
+        app,
+        json!({ "kind": "MUNICIPALITY", "name": "Tudela", "country": "ES", "population": 37000, "parentId": navarre }),
+    )
+    .await;
+    let ngo = create_actor(
+        app,
+        json!({ "kind": "NGO", "name": "Fundacion San Francisco Javier - Centro Padre Lasa", "country": "ES",
+                "website": "https://example.org/padre-lasa", "email": "info@example.org" }),
+    )
+    .await;
+    let partnership = create_partnership(
+        app,
+        json!({ "title": "SOMOS", "kind": "REGIONAL_SPONSORSHIP_PROGRAMME", "themes": ["COMMUNITY_SPONSORSHIP", "HOUSING"],
+                "governanceLevels": ["LOCAL", "REGIONAL"], "startDate": "2021-01-01", "leadActorId": navarre }),
+    )
+    .await;
+    add_member(app, &partnership, &ngo, json!(["PARTNER", "IMPLEMENTING"])).await;
+    add_member(app, &partnership, &tudela, json!(["PARTNER"])).await;
+    let amif = stream_id(app, "AMIF").await;
+    let data = app
+        .ok(
+            CREATE_ALLOCATION,
+            json!({ "input": { "partnershipId": partnership, "streamId": amif, "ceilingCase": "STANDARD",
+                    "eligibleCost": "400000.00", "euContribution": "300000", "reference": "QSN+-2021-07" } }),
+        )
+        .await;
+    let allocation = data["createAllocation"]["allocation"]["id"]
+        .as_str()
+        .expect("allocation id")
+        .to_owned();
+    Somos {
+        navarre,
+        tudela,
+        ngo,
+        partnership,
+        allocation,
+    }
+}
+
+async fn registers_and_reads_back_through_nested_queries(app: &TestApp) {
+    let s = somos(app).await;
+    let data = app
+        .ok(
+            r#"query($id: ID!) {
+              partnership(id: $id) {
+                title status themes governanceLevels startDate endDate
+                members { totalCount edges { node { roles isCurrent actor { name kind isSmallerCommunity partnerships { totalCount nodes { title } } } } } }
+                allocations { totalCount nodes { eligibleCost euContribution coFinancingRate status reference
+                  stream { code name legalBasis } ceilingRule { case maxRate legalReference verified } } }
+              }
+            }"#,
+            json!({ "id": s.partnership }),
+        )
+        .await;
+    let p = &data["partnership"];
+    assert_eq!(p["title"], "SOMOS");
+    assert_eq!(p["status"], "DRAFT");
+    assert_eq!(p["themes"], json!(["HOUSING", "COMMUNITY_SPONSORSHIP"]));
+    assert_eq!(p["governanceLevels"], json!(["LOCAL", "REGIONAL"]));
+    assert_eq!(p["startDate"], "2021-01-01");
+    assert_eq!(p["endDate"], Value::Null);
+    assert_eq!(p["members"]["totalCount"], 3);
+    let members: Vec<(String, Value)> = p["members"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| {
+            (
+                e["node"]["actor"]["name"].as_str().unwrap_or("").to_owned(),
+                e["node"]["roles"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        members,
+        [
+            ("Government of Navarre".to_owned(), json!(["LEAD"])),
+            (
+                "Fundacion San Francisco Javier - Centro Padre Lasa".to_owned(),
+                json!(["PARTNER", "IMPLEMENTING"])
+            ),
+            ("Tudela".to_owned(), json!(["PARTNER"])),
+        ]
+    );
+    let tudela = &p["members"]["edges"][2]["node"]["actor"];
+    assert_eq!(tudela["isSmallerCommunity"], true);
+    assert_eq!(tudela["partnerships"]["totalCount"], 1);
+    assert_eq!(tudela["partnerships"]["nodes"][0]["title"], "SOMOS");
+    let allocation = &p["allocations"]["nodes"][0];
+    assert_eq!(p["allocations"]["totalCount"], 1);
+    assert_eq!(allocation["eligibleCost"], "400000.00");
+    assert_eq!(allocation["euContribution"], "300000.00");
+    assert_eq!(allocation["coFinancingRate"], "0.7500");
+    assert_eq!(allocation["status"], "REQUESTED");
+    assert_eq!(allocation["reference"], "QSN+-2021-07");
+    assert_eq!(allocation["stream"]["code"], "AMIF");
+    assert_eq!(
+        allocation["stream"]["legalBasis"],
+        "Regulation (EU) 2021/1147"
+    );
+    assert_eq!(allocation["ceilingRule"]["case"], "STANDARD");
+    assert_eq!(allocation["ceilingRule"]["maxRate"], "0.7500");
+    assert_eq!(allocation["ceilingRule"]["verified"], true);
+
+    // The other direction: actor -> parent, children, memberships -> partnership.
+    let data = app
+        .ok(
+            r#"query($id: ID!) {
+              actor(id: $id) { name nutsCode nutsVersion isSmallerCommunity
+                children { totalCount nodes { name population parent { name } } }
+                memberships { nodes { roles partnership { title allocations { nodes { stream { code } } } } } } }
+            }"#,
+            json!({ "id": s.navarre }),
+        )
+        .await;
+    let navarre = &data["actor"];
+    assert_eq!(navarre["nutsCode"], "ES22");
+    assert_eq!(navarre["nutsVersion"], 2021);
+    assert_eq!(navarre["isSmallerCommunity"], false);
+    assert_eq!(navarre["children"]["totalCount"], 1);
+    assert_eq!(navarre["children"]["nodes"][0]["name"], "Tudela");
+    assert_eq!(navarre["children"]["nodes"][0]["population"], 37000);
+    assert_eq!(
+        navarre["children"]["nodes"][0]["parent"]["name"],
+        "Government of Navarre"
+    );
+    assert_eq!(navarre["memberships"]["nodes"][0]["roles"], json!(["LEAD"]));
+    assert_eq!(
+        navarre["memberships"]["nodes"][0]["partnership"]["allocations"]["nodes"][0]["stream"]["code"],
+        "AMIF"
+    );
+
+    // node and nodes resolve every type by its opaque id, in order, null for unknown ones.
+    let data = app
+        .ok(
+            r#"query($ids: [ID!]!) { nodes(ids: $ids) { __typename id
+                 ... on Actor { name } ... on Partnership { title } ... on Allocation { euContribution } } }"#,
+            json!({ "ids": [s.tudela, s.partnership, s.allocation, s.ngo] }),
+        )
+        .await;
+    let nodes = data["nodes"].as_array().expect("nodes");
+    assert_eq!(nodes[0]["name"], "Tudela");
+    assert_eq!(nodes[1]["title"], "SOMOS");
+    assert_eq!(nodes[2]["euContribution"], "300000.00");
+    assert_eq!(nodes[3]["__typename"], "Actor");
+    assert_eq!(nodes[0]["id"], s.tudela.as_str());
+    assert!(
+        !s.tudela.contains('-'),
+        "ids are opaque, not raw UUIDs: {}",
+        s.tudela
+    );
+    let data = app
+        .ok(
+            "query($id: ID!) { node(id: $id) { __typename id } }",
+            json!({ "id": s.allocation }),
+        )
+        .await;
+    assert_eq!(data["node"]["__typename"], "Allocation");
+
+    // Streams with their seeded ceiling rules.
+    let data = app
+        .ok(
+            "{ fundingStreams { code ceilingRules { case maxRate verified } } }",
+            json!({}),
+        )
+        .await;
+    let streams = data["fundingStreams"].as_array().expect("streams");
+    let codes: Vec<&str> = streams.iter().filter_map(|s| s["code"].as_str()).collect();
+    assert_eq!(codes, ["AMIF", "ERDF", "ESF_PLUS"]);
+    let erdf_rules = streams[1]["ceilingRules"].as_array().expect("rules");
+    assert!(
+        erdf_rules
+            .iter()
+            .any(|r| r["case"] == "LESS_DEVELOPED_REGION"
+                && r["maxRate"] == "0.8500"
+                && r["verified"] == false)
+    );
+}
+
+async fn filters_and_keyset_pages_agree_with_total_count(app: &TestApp) {
+    let region = create_actor(
+        app,
+        json!({ "kind": "REGION", "name": "Comunitat Valenciana", "country": "ES", "nutsCode": "ES52", "nutsVersion": 2021 }),
+    )
+    .await;
+    let mut towns = Vec::new();
+    for name in ["Valencia", "Alaquas", "Calp", "Almassora", "Cocentaina"] {
+        towns.push(create_actor(app, json!({ "kind": "MUNICIPALITY", "name": name, "country": "ES", "parentId": region })).await);
+    }
+    let mechelen = create_actor(
+        app,
+        json!({ "kind": "MUNICIPALITY", "name": "Mechelen", "country": "BE" }),
+    )
+    .await;
+
+    // Page through all actors two at a time: names in order, none twice, none missed.
+    let query = r#"query($after: String) { actors(first: 2, after: $after) {
+        totalCount pageInfo { hasNextPage endCursor } edges { cursor node { name } } } }"#;
+    let mut names = Vec::new();
+    let mut after = Value::Null;
+    let mut pages = 0;
+    loop {
+        let data = app.ok(query, json!({ "after": after })).await;
+        let conn = &data["actors"];
+        assert_eq!(conn["totalCount"], 7);
+        names.extend(
+            conn["edges"]
+                .as_array()
+                .expect("edges")
+                .iter()
+                .map(|e| e["node"]["name"].as_str().unwrap_or("").to_owned()),
+        );
+        pages += 1;
+        if conn["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = conn["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(pages, 4);
+    assert_eq!(
+        names,
+        [
+            "Alaquas",
+            "Almassora",
+            "Calp",
+            "Cocentaina",
+            "Comunitat Valenciana",
+            "Mechelen",
+            "Valencia"
+        ]
+    );
+
+    let count = |filter: Value| async move {
+        let data = app
+            .ok(
+                "query($f: ActorFilterInput) { actors(filter: $f, first: 100) { totalCount nodes { name } } }",
+                json!({ "f": filter }),
+            )
+            .await;
+        let total = data["actors"]["totalCount"].as_i64().unwrap_or(-1);
+        let listed = data["actors"]["nodes"].as_array().map_or(0, Vec::len);
+        assert_eq!(
+            usize::try_from(total).ok(),
+            Some(listed),
+            "totalCount matches the list"
+        );
+        total
+    };
+    assert_eq!(count(json!({ "kinds": ["MUNICIPALITY"] })).await, 6);
+    assert_eq!(
+        count(json!({ "kinds": ["MUNICIPALITY"], "countries": ["BE"] })).await,
+        1
+    );
+    assert_eq!(count(json!({ "nutsPrefix": "es5" })).await, 1);
+    assert_eq!(
+        count(json!({ "nameContains": "al" })).await,
+        5,
+        "Valencia, Alaquas, Calp, Almassora, Comunitat Valenciana"
+    );
+    assert_eq!(count(json!({ "parentId": region })).await, 5);
+
+    // Partnerships: one per town with the region, plus one Belgian.
+    let amif = stream_id(app, "AMIF").await;
+    for (i, town) in towns.iter().enumerate() {
+        let id = create_partnership(
+            app,
+            json!({ "title": format!("Sponsorship {i}"), "kind": "REGIONAL_SPONSORSHIP_PROGRAMME",
+                    "themes": if i % 2 == 0 { json!(["HOUSING", "EMPLOYMENT"]) } else { json!(["HEALTH"]) },
+                    "startDate": format!("2021-0{}-01", i + 1), "leadActorId": town }),
+        )
+        .await;
+        // The region in every partnership: a second Spanish member must not double-count.
+        add_member(app, &id, &region, json!(["FUNDING"])).await;
+        if i < 2 {
+            app.ok(
+                CREATE_ALLOCATION,
+                json!({ "input": { "partnershipId": id, "streamId": amif, "ceilingCase": "STANDARD",
+                        "eligibleCost": "1000", "euContribution": "750" } }),
+            )
+            .await;
+            app.ok(
+                CHANGE_STATUS,
+                json!({ "input": { "id": id, "status": "ACTIVE" } }),
+            )
+            .await;
+        }
+    }
+    create_partnership(
+        app,
+        json!({ "title": "Belgian platform", "kind": "MULTISTAKEHOLDER_PLATFORM", "startDate": "2020-05-01", "leadActorId": mechelen }),
+    )
+    .await;
+    let partnerships = |filter: Value, order: Value| async move {
+        let data = app
+            .ok(
+                "query($f: PartnershipFilterInput, $o: PartnershipOrderInput) { partnerships(filter: $f, orderBy: $o, first: 100) { totalCount nodes { title } } }",
+                json!({ "f": filter, "o": order }),
+            )
+            .await;
+        let titles: Vec<String> = data["partnerships"]["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .map(|n| n["title"].as_str().unwrap_or("").to_owned())
+            .collect();
+        assert_eq!(
+            data["partnerships"]["totalCount"].as_i64(),
+            i64::try_from(titles.len()).ok(),
+            "totalCount matches the list"
+        );
+        titles
+    };
+    let title_order = json!({ "field": "TITLE", "direction": "ASC" });
+    assert_eq!(
+        partnerships(json!({ "countries": ["ES"] }), title_order.clone()).await,
+        [
+            "Sponsorship 0",
+            "Sponsorship 1",
+            "Sponsorship 2",
+            "Sponsorship 3",
+            "Sponsorship 4"
+        ]
+    );
+    assert_eq!(
+        partnerships(
+            json!({ "themes": ["HOUSING", "HEALTH"] }),
+            title_order.clone()
+        )
+        .await
+        .len(),
+        5
+    );
+    assert_eq!(
+        partnerships(json!({ "themes": ["EMPLOYMENT"] }), title_order.clone()).await,
+        ["Sponsorship 0", "Sponsorship 2", "Sponsorship 4"]
+    );
+    assert_eq!(
+        partnerships(
+            json!({ "kinds": ["MULTISTAKEHOLDER_PLATFORM"] }),
+            Value::Null
+        )
+        .await,
+        ["Belgian platform"]
+    );
+    assert_eq!(
+        partnerships(json!({ "statuses": ["ACTIVE"] }), title_order.clone()).await,
+        ["Sponsorship 0", "Sponsorship 1"]
+    );
+    assert_eq!(
+        partnerships(json!({ "fundingStreamId": amif }), title_order.clone()).await,
+        ["Sponsorship 0", "Sponsorship 1"]
+    );
+    assert_eq!(
+        partnerships(json!({ "memberActorId": towns[3] }), Value::Null).await,
+        ["Sponsorship 3"]
+    );
+    assert_eq!(
+        partnerships(json!({ "activeOn": "2021-03-01" }), title_order.clone()).await,
+        ["Sponsorship 0", "Sponsorship 1"]
+    );
+    assert_eq!(
+        partnerships(json!({ "activeOn": "2021-01-15" }), title_order.clone()).await,
+        ["Sponsorship 0"],
+        "Sponsorship 1 starts in February"
+    );
+    assert_eq!(
+        partnerships(
+            Value::Null,
+            json!({ "field": "START_DATE", "direction": "DESC" })
+        )
+        .await,
+        [
+            "Sponsorship 4",
+            "Sponsorship 3",
+            "Sponsorship 2",
+            "Sponsorship 1",
+            "Sponsorship 0",
+            "Belgian platform"
+        ]
+    );
+    assert_eq!(
+        partnerships(Value::Null, Value::Null).await[0],
+        "Belgian platform",
+        "newest first by default"
+    );
+}
+
+async fn expect_refused(
+    app: &TestApp,
+    query: &str,
+    variables: Value,
+    code: &str,
+    field: Option<&str>,
+) -> Value {
+    let before = app.all_counts().await;
+    let response = app.graphql(query, variables.clone()).await;
+    assert_eq!(error_code(&response), code, "{variables}: {response:#}");
+    if let Some(field) = field {
+        assert_eq!(error_field(&response), field, "{variables}: {response:#}");
+    }
+    let message = response["errors"][0]["message"].as_str().unwrap_or("");
+    assert!(!message.is_empty(), "an error says what is wrong");
+    assert_eq!(
+        app.all_counts().await,
+        before,
+        "a refused request changes nothing: {variables}"
+    );
+    response
+}
+
+async fn bad_input_gets_its_documented_error_and_changes_nothing(app: &TestApp) {
+    let s = somos(app).await;
+    let amif = stream_id(app, "AMIF").await;
+    let bad_actor = |patch: Value| {
+        let mut input = json!({ "kind": "MUNICIPALITY", "name": "Calp", "country": "ES" });
+        if let (Some(obj), Some(p)) = (input.as_object_mut(), patch.as_object()) {
+            for (k, v) in p {
+                obj.insert(k.clone(), v.clone());
+            }
+        }
+        json!({ "input": input })
+    };
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (
+            bad_actor(json!({ "country": "XX" })),
+            "BAD_USER_INPUT",
+            "input.country",
+        ),
+        (
+            bad_actor(json!({ "name": "  " })),
+            "BAD_USER_INPUT",
+            "input.name",
+        ),
+        (
+            bad_actor(json!({ "nutsCode": "FR10", "nutsVersion": 2021 })),
+            "BAD_USER_INPUT",
+            "input.nutsCode",
+        ),
+        (
+            bad_actor(json!({ "nutsCode": "ES52" })),
+            "BAD_USER_INPUT",
+            "input.nutsVersion",
+        ),
+        (
+            bad_actor(json!({ "nutsCode": "ES52", "nutsVersion": 2020 })),
+            "BAD_USER_INPUT",
+            "input.nutsVersion",
+        ),
+        (
+            bad_actor(json!({ "lauCode": "48020", "lauYear": 2023 })),
+            "BAD_USER_INPUT",
+            "input.lauCode",
+        ),
+        (
+            bad_actor(json!({ "kind": "NGO", "lauCode": "ES_48020", "lauYear": 2023 })),
+            "BAD_USER_INPUT",
+            "input.lauCode",
+        ),
+        (
+            bad_actor(json!({ "population": -5 })),
+            "BAD_USER_INPUT",
+            "input.population",
+        ),
+        (
+            bad_actor(json!({ "pic": "12345" })),
+            "BAD_USER_INPUT",
+            "input.pic",
+        ),
+        (
+            bad_actor(json!({ "vatNumber": "GR094014201" })),
+            "BAD_USER_INPUT",
+            "input.vatNumber",
+        ),
+        (
+            bad_actor(json!({ "wikidataId": "P31" })),
+            "BAD_USER_INPUT",
+            "input.wikidataId",
+        ),
+        (
+            bad_actor(json!({ "website": "javascript:alert(1)" })),
+            "BAD_USER_INPUT",
+            "input.website",
+        ),
+        (
+            bad_actor(json!({ "email": "not-an-address" })),
+            "BAD_USER_INPUT",
+            "input.email",
+        ),
+        (
+            bad_actor(json!({ "parentId": "garbage" })),
+            "BAD_USER_INPUT",
+            "input.parentId",
+        ),
+        (
+            bad_actor(json!({ "parentId": s.partnership })),
+            "BAD_USER_INPUT",
+            "input.parentId",
+        ),
+        (
+            bad_actor(json!({ "parentId": s.ngo })),
+            "BAD_USER_INPUT",
+            "input.parentId",
+        ),
+    ];
+    for (variables, code, field) in cases {
+        expect_refused(app, CREATE_ACTOR, variables, code, Some(field)).await;
+    }
+
+    // A duplicate PIC is a conflict.
+    create_actor(
+        app,
+        json!({ "kind": "NGO", "name": "ICMC Europe", "country": "BE", "pic": "999999999" }),
+    )
+    .await;
+    expect_refused(
+        app,
+        CREATE_ACTOR,
+        bad_actor(json!({ "pic": "999999999" })),
+        "CONFLICT",
+        Some("input.pic"),
+    )
+    .await;
+
+    // Hierarchy cycles are refused on update.
+    let update_actor =
+        "mutation($input: UpdateActorInput!) { updateActor(input: $input) { actor { id } } }";
+    let nuts1 = create_actor(
+        app,
+        json!({ "kind": "REGION", "name": "Noreste", "country": "ES" }),
+    )
+    .await;
+    app.ok(
+        update_actor,
+        json!({ "input": { "id": s.navarre, "parentId": nuts1 } }),
+    )
+    .await;
+    expect_refused(
+        app,
+        update_actor,
+        json!({ "input": { "id": nuts1, "parentId": s.navarre } }),
+        "BAD_USER_INPUT",
+        Some("input.parentId"),
+    )
+    .await;
+    expect_refused(
+        app,
+        update_actor,
+        json!({ "input": { "id": s.tudela, "population": 2_000_000_001_i64 } }),
+        "BAD_USER_INPUT",
+        Some("input.population"),
+    )
+    .await;
+    let unknown_actor = opaque_id("Actor");
+    expect_refused(
+        app,
+        update_actor,
+        json!({ "input": { "id": unknown_actor, "name": "X" } }),
+        "NOT_FOUND",
+        None,
+    )
+    .await;
+
+    // Partnerships.
+    let partnership = |patch: Value| {
+        let mut input = json!({ "title": "P", "kind": "PROJECT_CONSORTIUM", "startDate": "2022-01-01", "leadActorId": s.navarre });
+        if let (Some(obj), Some(p)) = (input.as_object_mut(), patch.as_object()) {
+            for (k, v) in p {
+                obj.insert(k.clone(), v.clone());
+            }
+        }
+        json!({ "input": input })
+    };
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (
+            partnership(json!({ "endDate": "2021-12-31" })),
+            "BAD_USER_INPUT",
+            "input.endDate",
+        ),
+        (
+            partnership(json!({ "title": "" })),
+            "BAD_USER_INPUT",
+            "input.title",
+        ),
+        (
+            partnership(json!({ "themes": ["HOUSING", "HOUSING"] })),
+            "BAD_USER_INPUT",
+            "input.themes",
+        ),
+        (
+            partnership(json!({ "leadActorId": unknown_actor })),
+            "BAD_USER_INPUT",
+            "input.leadActorId",
+        ),
+        (
+            partnership(json!({ "leadActorId": s.partnership })),
+            "BAD_USER_INPUT",
+            "input.leadActorId",
+        ),
+        (
+            partnership(json!({ "leadRoles": ["MENTOR", "MENTEE"] })),
+            "BAD_USER_INPUT",
+            "input.leadRoles",
+        ),
+    ];
+    for (variables, code, field) in cases {
+        expect_refused(app, CREATE_PARTNERSHIP, variables, code, Some(field)).await;
+    }
+    // An unknown enum value is refused by the schema itself.
+    expect_refused(
+        app,
+        CREATE_PARTNERSHIP,
+        partnership(json!({ "kind": "BOOK_CLUB" })),
+        "BAD_USER_INPUT",
+        Some("input.kind"),
+    )
+    .await;
+
+    // Members.
+    let member = |actor: &str, roles: Value| json!({ "input": { "partnershipId": s.partnership, "actorId": actor, "roles": roles } });
+    expect_refused(
+        app,
+        ADD_MEMBER,
+        member(&s.ngo, json!(["PARTNER"])),
+        "CONFLICT",
+        Some("input.actorId"),
+    )
+    .await;
+    let icmc = create_actor(
+        app,
+        json!({ "kind": "NGO", "name": "SHARE", "country": "BE" }),
+    )
+    .await;
+    expect_refused(
+        app,
+        ADD_MEMBER,
+        member(&icmc, json!(["LEAD"])),
+        "BAD_USER_INPUT",
+        Some("input.roles"),
+    )
+    .await;
+    expect_refused(
+        app,
+        ADD_MEMBER,
+        member(&icmc, json!(["MENTOR", "MENTEE"])),
+        "BAD_USER_INPUT",
+        Some("input.roles"),
+    )
+    .await;
+    expect_refused(
+        app,
+        ADD_MEMBER,
+        member(&icmc, json!([])),
+        "BAD_USER_INPUT",
+        Some("input.roles"),
+    )
+    .await;
+
+    // Allocations.
+    let allocation = |patch: Value| {
+        let mut input = json!({ "partnershipId": s.partnership, "streamId": amif, "ceilingCase": "STANDARD",
+                                "eligibleCost": "1000.00", "euContribution": "750.00" });
+        if let (Some(obj), Some(p)) = (input.as_object_mut(), patch.as_object()) {
+            for (k, v) in p {
+                obj.insert(k.clone(), v.clone());
+            }
+        }
+        json!({ "input": input })
+    };
+    let cases: Vec<(Value, &str, Option<&str>)> = vec![
+        (
+            allocation(json!({ "euContribution": "750.01" })),
+            "BAD_USER_INPUT",
+            Some("input.euContribution"),
+        ),
+        (
+            allocation(json!({ "eligibleCost": "1000.001" })),
+            "BAD_USER_INPUT",
+            Some("input.eligibleCost"),
+        ),
+        (
+            allocation(json!({ "eligibleCost": "-1" })),
+            "BAD_USER_INPUT",
+            Some("input.eligibleCost"),
+        ),
+        (
+            allocation(json!({ "eligibleCost": "0" , "euContribution": "0" })),
+            "BAD_USER_INPUT",
+            Some("input.eligibleCost"),
+        ),
+        // A JSON number where a decimal string belongs (async-graphql reports no field path here).
+        (
+            allocation(json!({ "eligibleCost": 1000.5 })),
+            "BAD_USER_INPUT",
+            None,
+        ),
+        (
+            allocation(json!({ "ceilingCase": "LESS_DEVELOPED_REGION" })),
+            "BAD_USER_INPUT",
+            Some("input.ceilingCase"),
+        ),
+        (
+            allocation(json!({ "ceilingCase": "standard" })),
+            "BAD_USER_INPUT",
+            Some("input.ceilingCase"),
+        ),
+        (
+            allocation(json!({ "streamId": s.ngo })),
+            "BAD_USER_INPUT",
+            Some("input.streamId"),
+        ),
+        (
+            allocation(json!({ "reference": "QSN+-2021-07" })),
+            "CONFLICT",
+            Some("input.reference"),
+        ),
+    ];
+    for (variables, code, field) in cases {
+        expect_refused(app, CREATE_ALLOCATION, variables, code, field).await;
+    }
+    let award = "mutation($input: ChangeAllocationStatusInput!) { changeAllocationStatus(input: $input) { allocation { status } } }";
+    expect_refused(
+        app,
+        award,
+        json!({ "input": { "id": s.allocation, "status": "AWARDED" } }),
+        "BAD_USER_INPUT",
+        Some("input.decisionDate"),
+    )
+    .await;
+
+    // Queries: page bounds, cursors, ids, documents.
+    expect_refused(
+        app,
+        "{ actors(first: 101) { totalCount } }",
+        json!({}),
+        "BAD_USER_INPUT",
+        Some("first"),
+    )
+    .await;
+    expect_refused(
+        app,
+        "{ actors(first: 0) { totalCount } }",
+        json!({}),
+        "BAD_USER_INPUT",
+        Some("first"),
+    )
+    .await;
+    expect_refused(
+        app,
+        r#"{ actors(after: "bm90LWEtY3Vyc29y") { totalCount } }"#,
+        json!({}),
+        "BAD_USER_INPUT",
+        Some("after"),
+    )
+    .await;
+    expect_refused(
+        app,
+        r#"{ actors(filter: { countries: ["QQ"] }) { totalCount } }"#,
+        json!({}),
+        "BAD_USER_INPUT",
+        Some("filter.countries"),
+    )
+    .await;
+    expect_refused(
+        app,
+        r#"{ actors(filter: { nutsPrefix: "%" }) { totalCount } }"#,
+        json!({}),
+        "BAD_USER_INPUT",
+        Some("filter.nutsPrefix"),
+    )
+    .await;
+    let many: Vec<String> = (0..101).map(|_| s.ngo.clone()).collect();
+    expect_refused(
+        app,
+        "query($ids: [ID!]!) { nodes(ids: $ids) { id } }",
+        json!({ "ids": many }),
+        "BAD_USER_INPUT",
+        Some("ids"),
+    )
+    .await;
+    expect_refused(
+        app,
+        r#"{ node(id: "garbage") { id } }"#,
+        json!({}),
+        "BAD_USER_INPUT",
+        Some("id"),
+    )
+    .await;
+    expect_refused(
+        app,
+        "{ actors { totalCount ",
+        json!({}),
+        "GRAPHQL_PARSE_FAILED",
+        None,
+    )
+    .await;
+    expect_refused(
+        app,
+        "{ actors { noSuchField } }",
+        json!({}),
+        "GRAPHQL_VALIDATION_FAILED",
+        None,
+    )
+    .await;
+
+    // A well-formed id of nothing is simply null.
+    let data = app
+        .ok(
+            "query($id: ID!) { node(id: $id) { id } actor(id: $id) { id } }",
+            json!({ "id": unknown_actor }),
+        )
+        .await;
+    assert_eq!(data, json!({ "node": null, "actor": null }));
+}
+
+/// A well-formed global id of a record that does not exist.
+fn opaque_id(type_name: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(format!("{type_name}:{}", uuid::Uuid::now_v7().simple()))
+}
+
+async fn lifecycle_rules_are_enforced_over_http(app: &TestApp) {
+    let cemr = create_actor(
+        app,
+        json!({ "kind": "NETWORK", "name": "CEMR", "country": "BE" }),
+    )
+    .await;
+    let brussels = create_actor(
+        app,
+        json!({ "kind": "MUNICIPALITY", "name": "Brussels", "country": "BE" }),
+    )
+    .await;
+    let saint_jean = create_actor(
+        app,
+        json!({ "kind": "MUNICIPALITY", "name": "Saint-Jean-de-la-Ruelle", "country": "FR" }),
+    )
+    .await;
+    let pair = create_partnership(
+        app,
+        json!({ "title": "IncluCities: Brussels mentoring Saint-Jean-de-la-Ruelle", "kind": "CITY_TO_CITY_MENTORING",
+                "startDate": "2020-01-01", "endDate": "2022-12-31", "leadActorId": cemr }),
+    )
+    .await;
+    // Not yet a pair: cannot become ACTIVE.
+    expect_refused(
+        app,
+        CHANGE_STATUS,
+        json!({ "input": { "id": pair, "status": "ACTIVE" } }),
+        "BAD_USER_INPUT",
+        Some("input.roles"),
+    )
+    .await;
+    // DRAFT cannot jump to COMPLETED.
+    expect_refused(
+        app,
+        CHANGE_STATUS,
+        json!({ "input": { "id": pair, "status": "COMPLETED" } }),
+        "BAD_USER_INPUT",
+        Some("input.status"),
+    )
+    .await;
+    add_member(app, &pair, &brussels, json!(["MENTOR"])).await;
+    let mentee = add_member(app, &pair, &saint_jean, json!(["MENTEE"])).await;
+    let data = app
+        .ok(
+            CHANGE_STATUS,
+            json!({ "input": { "id": pair, "status": "ACTIVE" } }),
+        )
+        .await;
+    assert_eq!(
+        data["changePartnershipStatus"]["partnership"]["status"],
+        "ACTIVE"
+    );
+
+    // The only mentee cannot leave an ACTIVE mentoring partnership.
+    let leave = "mutation($input: LeavePartnershipInput!) { leavePartnership(input: $input) { membership { leftOn isCurrent } } }";
+    expect_refused(
+        app,
+        leave,
+        json!({ "input": { "id": mentee, "leftOn": "2021-06-30" } }),
+        "BAD_USER_INPUT",
+        Some("input.leftOn"),
+    )
+    .await;
+    // Leaving before joining is refused.
+    let update_member = "mutation($input: UpdateMemberInput!) { updateMember(input: $input) { membership { roles leftOn } } }";
+    expect_refused(
+        app,
+        update_member,
+        json!({ "input": { "id": mentee, "leftOn": "2019-06-30" } }),
+        "BAD_USER_INPUT",
+        Some("input.leftOn"),
+    )
+    .await;
+    let data = app
+        .ok(
+            update_member,
+            json!({ "input": { "id": mentee, "roles": ["MENTEE", "IMPLEMENTING"] } }),
+        )
+        .await;
+    assert_eq!(
+        data["updateMember"]["membership"]["roles"],
+        json!(["MENTEE", "IMPLEMENTING"])
+    );
+
+    let data = app
+        .ok(
+            CHANGE_STATUS,
+            json!({ "input": { "id": pair, "status": "COMPLETED" } }),
+        )
+        .await;
+    assert_eq!(
+        data["changePartnershipStatus"]["partnership"]["status"],
+        "COMPLETED"
+    );
+    // Closed: nothing changes any more.
+    expect_refused(
+        app,
+        CHANGE_STATUS,
+        json!({ "input": { "id": pair, "status": "WITHDRAWN" } }),
+        "BAD_USER_INPUT",
+        Some("input.status"),
+    )
+    .await;
+    let update = "mutation($input: UpdatePartnershipInput!) { updatePartnership(input: $input) { partnership { title } } }";
+    expect_refused(
+        app,
+        update,
+        json!({ "input": { "id": pair, "title": "Renamed" } }),
+        "CONFLICT",
+        None,
+    )
+    .await;
+    let late = create_actor(
+        app,
+        json!({ "kind": "MUNICIPALITY", "name": "Jelgava", "country": "LV" }),
+    )
+    .await;
+    expect_refused(
+        app,
+        ADD_MEMBER,
+        json!({ "input": { "partnershipId": pair, "actorId": late, "roles": ["PARTNER"] } }),
+        "CONFLICT",
+        Some("input.partnershipId"),
+    )
+    .await;
+
+    // Updating details of an open partnership works, and keeps what was not sent.
+    let open = create_partnership(
+        app,
+        json!({ "title": "Platform", "kind": "MULTISTAKEHOLDER_PLATFORM", "themes": ["HEALTH"], "startDate": "2024-01-01", "leadActorId": brussels }),
+    )
+    .await;
+    let data = app
+        .ok(
+            "mutation($input: UpdatePartnershipInput!) { updatePartnership(input: $input) { partnership { title themes endDate description } } }",
+            json!({ "input": { "id": open, "description": "Health access for newcomers", "endDate": "2025-12-31" } }),
+        )
+        .await;
+    let updated = &data["updatePartnership"]["partnership"];
+    assert_eq!(updated["title"], "Platform");
+    assert_eq!(updated["themes"], json!(["HEALTH"]));
+    assert_eq!(updated["endDate"], "2025-12-31");
+
+    // Allocation lifecycle: award with a date, then cancel; terms are fixed once awarded.
+    let amif = stream_id(app, "AMIF").await;
+    let data = app
+        .ok(
+            CREATE_ALLOCATION,
+            json!({ "input": { "partnershipId": open, "streamId": amif, "ceilingCase": "SPECIFIC_ACTION",
+                    "eligibleCost": "200000", "euContribution": "180000.00" } }),
+        )
+        .await;
+    let allocation = data["createAllocation"]["allocation"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_eq!(
+        data["createAllocation"]["allocation"]["coFinancingRate"],
+        "0.9000"
+    );
+    let award = "mutation($input: ChangeAllocationStatusInput!) { changeAllocationStatus(input: $input) { allocation { status decisionDate } } }";
+    let data = app.ok(award, json!({ "input": { "id": allocation, "status": "AWARDED", "decisionDate": "2024-05-02" } })).await;
+    assert_eq!(
+        data["changeAllocationStatus"]["allocation"],
+        json!({ "status": "AWARDED", "decisionDate": "2024-05-02" })
+    );
+    let change = "mutation($input: UpdateAllocationInput!) { updateAllocation(input: $input) { allocation { euContribution } } }";
+    expect_refused(
+        app,
+        change,
+        json!({ "input": { "id": allocation, "euContribution": "1.00" } }),
+        "CONFLICT",
+        None,
+    )
+    .await;
+    expect_refused(
+        app,
+        award,
+        json!({ "input": { "id": allocation, "status": "REQUESTED" } }),
+        "BAD_USER_INPUT",
+        Some("input.status"),
+    )
+    .await;
+    let data = app.ok(award, json!({ "input": { "id": allocation, "status": "CANCELLED", "decisionDate": "2024-09-01" } })).await;
+    assert_eq!(
+        data["changeAllocationStatus"]["allocation"]["status"],
+        "CANCELLED"
+    );
+}
+
+/// Stops the server, starts a new one on the same database, and reads everything back.
+async fn data_survives_a_restart(app: Option<TestApp>) {
+    let Some(app) = app else {
+        return;
+    };
+    let s = somos(&app).await;
+    let test_db = app.stop().await;
+    let app = TestApp::spawn_on(test_db).await;
+    let data = app
+        .ok(
+            "query($id: ID!) { partnership(id: $id) { title members { totalCount } allocations { nodes { euContribution reference } } } }",
+            json!({ "id": s.partnership }),
+        )
+        .await;
+    assert_eq!(data["partnership"]["title"], "SOMOS");
+    assert_eq!(data["partnership"]["members"]["totalCount"], 3);
+    assert_eq!(
+        data["partnership"]["allocations"]["nodes"][0],
+        json!({ "euContribution": "300000.00", "reference": "QSN+-2021-07" })
+    );
+    assert_eq!(app.count_rows("actor").await, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_survives_a_restart_on_sqlite() {
+    data_survives_a_restart(TestApp::spawn(e2e::Backend::Sqlite).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_survives_a_restart_on_postgres() {
+    data_survives_a_restart(TestApp::spawn(e2e::Backend::Postgres).await).await;
+}
+
+async fn health_graphiql_and_request_ids(app: &TestApp) {
+    let response = app
+        .client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers().get("x-request-id").is_some(),
+        "every response carries a request id"
+    );
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body, json!({ "status": "ok" }));
+
+    let response = app
+        .client
+        .get(app.url("/graphql"))
+        .send()
+        .await
+        .expect("graphiql");
+    assert_eq!(response.status(), 200);
+    let page = response.text().await.expect("html");
+    assert!(page.to_lowercase().contains("graphiql"));
+
+    // A request id sent by a proxy is kept.
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .header("x-request-id", "trace-me-42")
+        .json(&json!({ "query": "{ fundingStreams { code } }" }))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(
+        response
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok()),
+        Some("trace-me-42")
+    );
+}
+
+async fn demo_data_loads_once(app: &TestApp) {
+    let first = api::demo::seed(&app.db).await.expect("seed");
+    assert!(first.starts_with("33 actors, 9 partnerships"), "{first}");
+    let counts = app.all_counts().await;
+    let second = api::demo::seed(&app.db).await.expect("seed again");
+    assert_eq!(second, "0 actors, 0 partnerships and 0 memberships created");
+    assert_eq!(app.all_counts().await, counts, "idempotent");
+
+    let data = app
+        .ok(
+            r#"{ partnerships(filter: { titleContains: "IncluCities", statuses: [COMPLETED] }, orderBy: { field: TITLE }) {
+                  totalCount nodes { title members { nodes { roles actor { name country } } } } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["partnerships"]["totalCount"], 4);
+    let first_pair = &data["partnerships"]["nodes"][0];
+    assert_eq!(
+        first_pair["title"],
+        "IncluCities: Brussels mentoring Saint-Jean-de-la-Ruelle"
+    );
+    let roles: Vec<(String, String)> = first_pair["members"]["nodes"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .map(|m| {
+            (
+                m["actor"]["name"].as_str().unwrap_or("").to_owned(),
+                m["roles"][0].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            (
+                "Council of European Municipalities and Regions (CEMR)".to_owned(),
+                "LEAD".to_owned()
+            ),
+            ("Brussels".to_owned(), "MENTOR".to_owned()),
+            ("Saint-Jean-de-la-Ruelle".to_owned(), "MENTEE".to_owned()),
+        ]
+    );
+    let data = app
+        .ok(r#"{ actors(filter: { nutsPrefix: "ES2" }) { nodes { name nutsCode children { totalCount } } } }"#, json!({}))
+        .await;
+    assert_eq!(
+        data["actors"]["nodes"],
+        json!([
+            { "name": "Basque Government", "nutsCode": "ES21", "children": { "totalCount": 3 } },
+            { "name": "Government of Navarre", "nutsCode": "ES22", "children": { "totalCount": 0 } },
+        ])
+    );
+}
+
+async fn internal_errors_never_show_database_text(app: &TestApp) {
+    use sea_orm::ConnectionTrait;
+    // Break the database behind the server's back.
+    app.db
+        .connection()
+        .execute_unprepared("ALTER TABLE funding_stream RENAME TO funding_stream_gone")
+        .await
+        .expect("rename");
+    let response = app.graphql("{ fundingStreams { code } }", json!({})).await;
+    assert_eq!(error_code(&response), "INTERNAL");
+    assert_eq!(response["errors"][0]["message"], "internal error");
+    let text = response.to_string();
+    assert!(
+        !text.contains("funding_stream"),
+        "no database text reaches the client: {text}"
+    );
+    assert_eq!(response["data"], Value::Null);
+}
