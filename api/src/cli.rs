@@ -1,10 +1,15 @@
-//! The `registry` command line: serve, migrate, print the schema, load the demo data.
+//! The `registry` command line: serve, migrate, print the schema, load the demo data, mint a
+//! development token.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use persistence::Database;
+
+use crate::auth::{AuthConfig, DEV_SECRET, MIN_SECRET_BYTES, MintRequest, Secret, Verifier};
 
 /// The embedded default: a SQLite file in the working directory, created when missing.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://registry.db?mode=rwc";
@@ -27,6 +32,110 @@ struct DatabaseArgs {
     database_url: String,
 }
 
+/// Token settings, shared by `serve` and `token`.
+#[derive(Debug, clap::Args)]
+struct AuthArgs {
+    /// HS256 shared secret, at least 32 bytes. Read from the environment only, so it never
+    /// shows in a process list.
+    #[arg(skip)]
+    secret: Option<String>,
+    /// A PEM public key or a JWKS file (RS256, ES256, EdDSA; JWKS keys picked by `kid`).
+    #[arg(long, env = "REGISTRY_JWT_KEYS")]
+    jwt_keys: Option<PathBuf>,
+    /// Expected `iss` claim.
+    #[arg(
+        long,
+        env = "REGISTRY_JWT_ISSUER",
+        default_value = "partnership-registry"
+    )]
+    jwt_issuer: String,
+    /// Expected `aud` claim.
+    #[arg(
+        long,
+        env = "REGISTRY_JWT_AUDIENCE",
+        default_value = "partnership-registry"
+    )]
+    jwt_audience: String,
+    /// Clock skew tolerated on `exp` and `nbf`, in seconds (at most 60).
+    #[arg(long, env = "REGISTRY_JWT_LEEWAY", default_value_t = 30)]
+    jwt_leeway: u64,
+    /// Development mode: without a configured secret, use the public development secret.
+    #[arg(long)]
+    dev: bool,
+}
+
+impl AuthArgs {
+    /// The verifier's configuration; the secret comes from `REGISTRY_JWT_SECRET`.
+    fn config(&self) -> Result<AuthConfig, String> {
+        let mut secret = std::env::var("REGISTRY_JWT_SECRET")
+            .ok()
+            .or_else(|| self.secret.clone())
+            .filter(|s| !s.is_empty());
+        if self.dev {
+            if secret.is_none() && self.jwt_keys.is_none() {
+                tracing::warn!(
+                    "--dev: using the public development secret; never do this in production"
+                );
+                secret = Some(DEV_SECRET.to_owned());
+            }
+        } else if self.jwt_keys.is_none() {
+            match &secret {
+                None => {
+                    return Err(
+                        "REGISTRY_JWT_SECRET is not set: give a secret of at least 32 bytes, or REGISTRY_JWT_KEYS, or start with --dev for development".into(),
+                    );
+                }
+                Some(s) if s.len() < MIN_SECRET_BYTES => {
+                    return Err(format!(
+                        "REGISTRY_JWT_SECRET is too short: at least {MIN_SECRET_BYTES} bytes are needed (got {}); --dev allows it for development",
+                        s.len()
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        if self.dev
+            && let Some(s) = &secret
+            && s.len() < MIN_SECRET_BYTES
+        {
+            tracing::warn!(
+                "--dev: REGISTRY_JWT_SECRET is shorter than {MIN_SECRET_BYTES} bytes; padding it for development"
+            );
+            secret = Some(format!("{s:0<width$}", width = MIN_SECRET_BYTES));
+        }
+        Ok(AuthConfig {
+            secret: secret.map(Secret::new),
+            keys_file: self.jwt_keys.clone(),
+            issuer: self.jwt_issuer.clone(),
+            audience: self.jwt_audience.clone(),
+            leeway_seconds: self.jwt_leeway,
+        })
+    }
+}
+
+/// `1h`, `30m`, `90s`, `7d`, or plain seconds.
+fn parse_ttl(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c),
+        _ => (text, 's'),
+    };
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration such as 90s, 30m, 1h or 7d"))?;
+    let factor = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => return Err(format!("`{text}`: the unit is one of s, m, h, d")),
+    };
+    number
+        .checked_mul(factor)
+        .filter(|s| *s > 0)
+        .ok_or_else(|| format!("`{text}` is not a positive duration"))
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Applies pending migrations, then serves GraphQL on /graphql.
@@ -39,6 +148,25 @@ enum Command {
         /// Loads the demo data set first (idempotent).
         #[arg(long)]
         demo: bool,
+        #[command(flatten)]
+        auth: AuthArgs,
+    },
+    /// Mints an HS256 token with the configured secret, for development and tests.
+    Token {
+        /// city, region, ngo, funder or admin.
+        #[arg(long)]
+        role: String,
+        /// The actor's id as the API shows it (required for every role but admin).
+        #[arg(long)]
+        actor: Option<String>,
+        /// How long the token is valid: 90s, 30m, 1h, 7d.
+        #[arg(long, default_value = "1h", value_parser = parse_ttl)]
+        ttl: u64,
+        /// The `sub` claim.
+        #[arg(long, default_value = "registry-cli")]
+        subject: String,
+        #[command(flatten)]
+        auth: AuthArgs,
     },
     /// Applies pending migrations and exits.
     Migrate {
@@ -83,11 +211,43 @@ async fn run(cli: Cli) -> Result<(), String> {
             tracing::info!(%summary, "demo data loaded");
             Ok(())
         }
+        Command::Token {
+            role,
+            actor,
+            ttl,
+            subject,
+            auth,
+        } => {
+            let config = auth.config()?;
+            let secret = config.secret.ok_or(
+                "registry token signs with REGISTRY_JWT_SECRET (or the development secret with --dev)",
+            )?;
+            if domain::access::Role::from_code(&role).is_none() {
+                return Err(format!(
+                    "--role: `{role}` is not one of city, region, ngo, funder, admin"
+                ));
+            }
+            let token = crate::auth::mint(
+                secret.expose(),
+                &MintRequest {
+                    subject,
+                    role,
+                    actor_id: actor,
+                    ttl_seconds: ttl,
+                    issuer: config.issuer,
+                    audience: config.audience,
+                },
+            )?;
+            println!("{token}");
+            Ok(())
+        }
         Command::Serve {
             listen,
             database,
             demo,
+            auth,
         } => {
+            let verifier = Arc::new(Verifier::new(&auth.config()?)?);
             let db = open(&database).await?;
             if demo {
                 let summary = crate::demo::seed(&db)
@@ -99,9 +259,14 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
             tracing::info!("serving GraphQL on http://{listen}/graphql");
-            crate::http::serve(listener, db.clone(), crate::http::shutdown_signal())
-                .await
-                .map_err(|e| format!("server error: {e}"))?;
+            crate::http::serve(
+                listener,
+                db.clone(),
+                verifier,
+                crate::http::shutdown_signal(),
+            )
+            .await
+            .map_err(|e| format!("server error: {e}"))?;
             db.close()
                 .await
                 .map_err(|e| format!("closing the database: {e}"))?;
@@ -131,5 +296,21 @@ pub fn main() -> ExitCode {
             eprintln!("registry: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_ttl;
+
+    #[test]
+    fn ttls_have_units() {
+        assert_eq!(parse_ttl("1h"), Ok(3600));
+        assert_eq!(parse_ttl("30m"), Ok(1800));
+        assert_eq!(parse_ttl("90"), Ok(90));
+        assert_eq!(parse_ttl("7d"), Ok(604_800));
+        assert!(parse_ttl("0s").is_err());
+        assert!(parse_ttl("1y").is_err());
+        assert!(parse_ttl("h").is_err());
     }
 }

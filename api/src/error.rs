@@ -16,6 +16,8 @@ pub enum ApiError {
     NotFound { message: String },
     /// The input clashes with stored data.
     Conflict { field: String, message: String },
+    /// The principal lacks the right; the message names it.
+    Forbidden { message: String },
     /// The database cannot be reached right now.
     Unavailable,
     /// A bug or a broken database; the detail goes to the log only.
@@ -27,6 +29,8 @@ pub mod codes {
     pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
     pub const NOT_FOUND: &str = "NOT_FOUND";
     pub const CONFLICT: &str = "CONFLICT";
+    pub const FORBIDDEN: &str = "FORBIDDEN";
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
     pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
     pub const INTERNAL: &str = "INTERNAL";
     pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
@@ -87,6 +91,14 @@ impl From<domain::ValidationError> for ApiError {
     }
 }
 
+impl From<domain::access::Denied> for ApiError {
+    fn from(denied: domain::access::Denied) -> Self {
+        Self::Forbidden {
+            message: format!("forbidden: {}", denied.0),
+        }
+    }
+}
+
 impl From<RepoError> for ApiError {
     fn from(e: RepoError) -> Self {
         match e {
@@ -112,6 +124,7 @@ impl From<ApiError> for async_graphql::Error {
                 (codes::BAD_USER_INPUT, text, Some(field))
             }
             ApiError::NotFound { message } => (codes::NOT_FOUND, message, None),
+            ApiError::Forbidden { message } => (codes::FORBIDDEN, message, None),
             ApiError::Conflict { field, message } => {
                 let text = format!("{field}: {message}");
                 (codes::CONFLICT, text, Some(field))

@@ -1,7 +1,9 @@
-//! HTTP: the axum router (`POST /graphql`, GraphiQL at `GET /graphql`, `GET /healthz`), the
-//! request-id and tracing layers, and serving with graceful shutdown.
+//! HTTP: the axum router (`POST /graphql` behind bearer-token authentication, GraphiQL at
+//! `GET /graphql`, `GET /healthz` without a token), the request-id and tracing layers, and
+//! serving with graceful shutdown.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::http::GraphiQLSource;
@@ -17,6 +19,7 @@ use tower_http::request_id::{
 };
 use tower_http::trace::TraceLayer;
 
+use crate::auth::{Authenticated, Verifier, principal::AuthState};
 use crate::graphql::{RegistrySchema, loaders::loaders, schema_builder};
 
 /// The largest request body accepted.
@@ -28,6 +31,17 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub struct AppState {
     schema: RegistrySchema,
     db: Database,
+    verifier: Arc<Verifier>,
+}
+
+impl AuthState for AppState {
+    fn verifier(&self) -> &Arc<Verifier> {
+        &self.verifier
+    }
+
+    fn database(&self) -> &Database {
+        &self.db
+    }
 }
 
 /// The schema with its database, as the server runs it.
@@ -36,10 +50,11 @@ pub fn schema(db: Database) -> RegistrySchema {
 }
 
 /// The service's routes and layers.
-pub fn router(db: Database) -> Router {
+pub fn router(db: Database, verifier: Arc<Verifier>) -> Router {
     let state = AppState {
         schema: schema(db.clone()),
         db,
+        verifier,
     };
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
@@ -67,8 +82,11 @@ pub fn router(db: Database) -> Router {
         .with_state(state)
 }
 
+/// Authentication runs first (the `Authenticated` extractor): a request without a valid
+/// token is refused with 401 before its body is even read.
 async fn graphql(
     State(state): State<AppState>,
+    Authenticated(principal): Authenticated,
     request_id: Option<axum::Extension<RequestId>>,
     request: GraphQLRequest,
 ) -> GraphQLResponse {
@@ -81,6 +99,7 @@ async fn graphql(
         .unwrap_or_default();
     let request = request
         .data(loaders(state.db.clone()))
+        .data(principal)
         .data(RequestIdValue(request_id));
     state.schema.execute(request).await.into()
 }
@@ -103,10 +122,11 @@ async fn healthz() -> impl IntoResponse {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     db: Database,
+    verifier: Arc<Verifier>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, router(db)).with_graceful_shutdown(async move {
+    let server = axum::serve(listener, router(db, verifier)).with_graceful_shutdown(async move {
         shutdown.await;
         let _ = stopped_tx.send(());
     });

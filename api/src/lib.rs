@@ -1,6 +1,7 @@
 //! The partnership registry's API: axum HTTP server, async-graphql schema, configuration and
 //! the `registry` command line. The only crate that knows HTTP and GraphQL.
 
+pub mod auth;
 pub mod cli;
 pub mod demo;
 pub mod error;

@@ -137,6 +137,8 @@ pub struct Actor {
     pub id: ActorId,
     pub profile: ActorProfile,
     pub parent_id: Option<ActorId>,
+    /// Checked by an administrator.
+    pub verified: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

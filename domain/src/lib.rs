@@ -2,6 +2,7 @@
 //! allocations, with the rules that make a value valid. Pure: no IO, no async, no database, no
 //! GraphQL. A value of these types that exists is valid ("parse, don't validate").
 
+pub mod access;
 pub mod actor;
 pub mod error;
 pub mod funding;

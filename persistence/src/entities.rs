@@ -33,6 +33,7 @@ pub mod actor {
         pub wikidata_id: Option<String>,
         pub website: Option<String>,
         pub email: Option<String>,
+        pub verified: bool,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }
@@ -157,6 +158,22 @@ pub mod allocation {
         pub reference: Option<String>,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+    }
+
+    no_relations!();
+}
+
+pub mod stream_manager {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "stream_manager")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub stream_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub actor_id: Uuid,
+        pub created_at: DateTimeUtc,
     }
 
     no_relations!();

@@ -14,8 +14,8 @@ use domain::partnership::{
 };
 use domain::territory::{CountryCode, NutsRegion};
 use persistence::repo::{
-    ActorFilter, AllocationChange, MembershipChange, NewAllocation, PartnershipFilter,
-    PartnershipOrder,
+    ActorFilter, AllocationChange, DraftVisibility, MembershipChange, NewAllocation,
+    PartnershipFilter, PartnershipOrder, RuleText,
 };
 use persistence::{Database, PageRequest, RepoError};
 
@@ -50,6 +50,8 @@ on_both!(
     partnership_pages_and_counts_agree,
     allocations_respect_ceilings_and_lifecycle,
     streams_and_rules_are_seeded,
+    drafts_are_seen_by_members_only,
+    stream_managers_and_rule_corrections,
 );
 
 fn date(s: &str) -> NaiveDate {
@@ -403,7 +405,7 @@ async fn partnerships_with_members_and_status_rules(db: &Database) {
     assert_eq!(members.items.len(), 3);
     assert_eq!(
         db.memberships()
-            .count_of_actor(brussels, false)
+            .count_of_actor(brussels, false, DraftVisibility::All)
             .await
             .expect("count"),
         1
@@ -635,7 +637,7 @@ async fn allocations_respect_ceilings_and_lifecycle(db: &Database) {
     assert_eq!(page.items.len(), 1);
     assert_eq!(
         db.allocations()
-            .count_of_stream(amif.id)
+            .count_of_stream(amif.id, DraftVisibility::All)
             .await
             .expect("count"),
         1
@@ -671,4 +673,222 @@ async fn streams_and_rules_are_seeded(db: &Database) {
             .all(|r| r.max_rate.basis_points() == 8500 && !r.verified)
     );
     assert!(db.pending_migrations().await.expect("pending").is_empty());
+}
+
+async fn drafts_are_seen_by_members_only(db: &Database) {
+    let lead = actor(db, profile(ActorKind::Ngo, "Caritas", "ES"), None).await;
+    let member = actor(db, profile(ActorKind::Ngo, "Jesuits", "ES"), None).await;
+    let outsider = actor(db, profile(ActorKind::Ngo, "Elsewhere", "BE"), None).await;
+    let draft = db
+        .partnerships()
+        .create(
+            details(PartnershipKind::ProjectConsortium, "Draft", "2024-01-01"),
+            lead,
+            roles(&[Role::Lead]),
+            date("2024-01-01"),
+        )
+        .await
+        .expect("draft");
+    let open = db
+        .partnerships()
+        .create(
+            details(PartnershipKind::ProjectConsortium, "Open", "2024-01-01"),
+            lead,
+            roles(&[Role::Lead]),
+            date("2024-01-01"),
+        )
+        .await
+        .expect("open");
+    db.partnerships()
+        .change_status(open.id, PartnershipStatus::Active)
+        .await
+        .expect("activate");
+    for p in [draft.id, open.id] {
+        db.memberships()
+            .add(p, member, roles(&[Role::Partner]), date("2024-01-01"))
+            .await
+            .expect("member");
+    }
+    let amif = db
+        .funding()
+        .stream_by_code("AMIF")
+        .await
+        .expect("q")
+        .expect("AMIF");
+    for p in [draft.id, open.id] {
+        db.allocations()
+            .create(NewAllocation {
+                partnership_id: p,
+                stream_id: amif.id,
+                ceiling_case: CeilingCase::parse("STANDARD").expect("case"),
+                eligible_cost: Euros::parse("a", "100").expect("eur"),
+                eu_contribution: Euros::parse("a", "75").expect("eur"),
+                reference: None,
+            })
+            .await
+            .expect("allocation");
+    }
+    let seen_by = |viewer: Option<ActorId>| PartnershipFilter {
+        drafts: DraftVisibility::MembersOnly(viewer),
+        ..Default::default()
+    };
+    assert_eq!(
+        db.partnerships()
+            .count(&seen_by(Some(member)))
+            .await
+            .expect("c"),
+        2
+    );
+    assert_eq!(
+        db.partnerships()
+            .count(&seen_by(Some(outsider)))
+            .await
+            .expect("c"),
+        1
+    );
+    assert_eq!(db.partnerships().count(&seen_by(None)).await.expect("c"), 1);
+    assert_eq!(
+        db.partnerships()
+            .count(&PartnershipFilter::default())
+            .await
+            .expect("c"),
+        2
+    );
+    // The member's own memberships, as an outsider sees them: only the open partnership.
+    let as_outsider = DraftVisibility::MembersOnly(Some(outsider));
+    let page = db
+        .memberships()
+        .of_actor(member, false, as_outsider, &PageRequest::first(10))
+        .await
+        .expect("memberships");
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].1.partnership_id, open.id);
+    assert_eq!(
+        db.memberships()
+            .count_of_actor(member, false, as_outsider)
+            .await
+            .expect("c"),
+        1
+    );
+    assert_eq!(
+        db.allocations()
+            .count_of_stream(amif.id, as_outsider)
+            .await
+            .expect("c"),
+        1
+    );
+    let page = db
+        .allocations()
+        .of_stream(
+            amif.id,
+            DraftVisibility::MembersOnly(Some(member)),
+            &PageRequest::first(10),
+        )
+        .await
+        .expect("allocations");
+    assert_eq!(page.items.len(), 2);
+    assert_eq!(
+        db.memberships().lead_of(draft.id).await.expect("lead"),
+        Some(lead)
+    );
+    assert!(
+        db.memberships()
+            .current_of(draft.id, member)
+            .await
+            .expect("m")
+            .is_some()
+    );
+    assert!(
+        db.memberships()
+            .current_of(draft.id, outsider)
+            .await
+            .expect("m")
+            .is_none()
+    );
+}
+
+async fn stream_managers_and_rule_corrections(db: &Database) {
+    let ministry = actor(
+        db,
+        profile(ActorKind::NationalAuthority, "Ministry", "ES"),
+        None,
+    )
+    .await;
+    let amif = db
+        .funding()
+        .stream_by_code("AMIF")
+        .await
+        .expect("q")
+        .expect("AMIF");
+    assert_eq!(db.funding().count_managed_by(ministry).await.expect("c"), 0);
+    db.funding()
+        .add_manager(amif.id, ministry)
+        .await
+        .expect("add");
+    db.funding()
+        .add_manager(amif.id, ministry)
+        .await
+        .expect("add twice is a no-op");
+    assert_eq!(db.funding().managers(amif.id).await.expect("m"), [ministry]);
+    assert_eq!(db.funding().count_managed_by(ministry).await.expect("c"), 1);
+    let err = db
+        .funding()
+        .add_manager(amif.id, ActorId::generate())
+        .await
+        .expect_err("unknown actor");
+    assert!(
+        matches!(&err, RepoError::Invalid(e) if e.field == "actorId"),
+        "{err:?}"
+    );
+    db.funding()
+        .remove_manager(amif.id, ministry)
+        .await
+        .expect("remove");
+    assert!(db.funding().managers(amif.id).await.expect("m").is_empty());
+
+    let text = |bp: i64| RuleText {
+        description: "Outermost regions".into(),
+        max_rate: domain::money::Rate::from_basis_points(bp).expect("rate"),
+        legal_reference: "Regulation (EU) 2021/1060, Article 112".into(),
+        verified: false,
+        note: None,
+    };
+    let rule = db
+        .funding()
+        .create_rule(
+            amif.id,
+            CeilingCase::parse("OUTERMOST").expect("case"),
+            text(8500),
+        )
+        .await
+        .expect("create");
+    assert_eq!(rule.max_rate.basis_points(), 8500);
+    let err = db
+        .funding()
+        .create_rule(
+            amif.id,
+            CeilingCase::parse("OUTERMOST").expect("case"),
+            text(8500),
+        )
+        .await
+        .expect_err("same case twice");
+    assert!(
+        matches!(&err, RepoError::Conflict { field, .. } if field == "ceilingCase"),
+        "{err:?}"
+    );
+    let corrected = db
+        .funding()
+        .update_rule(rule.id, text(8000))
+        .await
+        .expect("update");
+    assert_eq!(corrected.max_rate.basis_points(), 8000);
+    assert_eq!(corrected.case.as_str(), "OUTERMOST");
+
+    let verified = db
+        .actors()
+        .set_verified(ministry, true)
+        .await
+        .expect("verify");
+    assert!(verified.verified);
+    assert!(db.actors().get(ministry).await.expect("get").verified);
 }

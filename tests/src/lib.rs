@@ -2,12 +2,47 @@
 //! fresh database (a new SQLite file, or a new PostgreSQL database) and speaks HTTP to it.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+
+use api::auth::{AuthConfig, MintRequest, Secret, Verifier};
 
 use persistence::Database;
 use persistence::test_db::TestDatabase;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+/// The HS256 secret of every test server.
+pub const TEST_SECRET: &str = "e2e-test-secret-that-is-long-enough-0123456789";
+pub const ISSUER: &str = "partnership-registry";
+pub const AUDIENCE: &str = "partnership-registry";
+
+/// The verifier configuration of the test servers: the test secret, and optionally a key file.
+pub fn auth_config(keys_file: Option<std::path::PathBuf>) -> AuthConfig {
+    AuthConfig {
+        secret: Some(Secret::new(TEST_SECRET.to_owned())),
+        keys_file,
+        issuer: ISSUER.to_owned(),
+        audience: AUDIENCE.to_owned(),
+        leeway_seconds: 5,
+    }
+}
+
+/// A valid HS256 token for `role` (and the actor's API id).
+pub fn token(role: &str, actor_id: Option<&str>) -> String {
+    let request = MintRequest {
+        subject: format!("{role}-tester"),
+        role: role.to_owned(),
+        actor_id: actor_id.map(str::to_owned),
+        ttl_seconds: 3600,
+        issuer: ISSUER.to_owned(),
+        audience: AUDIENCE.to_owned(),
+    };
+    match api::auth::mint(TEST_SECRET, &request) {
+        Ok(token) => token,
+        Err(e) => panic!("cannot mint a test token: {e}"),
+    }
+}
 
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +57,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// A direct connection, for counting rows behind the API's back.
     pub db: Database,
+    /// The token `graphql` and `ok` send: an administrator's.
+    pub admin_token: String,
     test_db: Option<TestDatabase>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
@@ -40,6 +77,15 @@ impl TestApp {
 
     /// A server on an existing test database (migrations run again, as at a real start).
     pub async fn spawn_on(test_db: TestDatabase) -> Self {
+        Self::spawn_with(test_db, auth_config(None)).await
+    }
+
+    /// A server with its own token configuration.
+    pub async fn spawn_with(test_db: TestDatabase, auth: AuthConfig) -> Self {
+        let verifier = match Verifier::new(&auth) {
+            Ok(v) => Arc::new(v),
+            Err(e) => panic!("bad test auth configuration: {e}"),
+        };
         let db = test_db.connect_migrated().await;
         let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
             Ok(l) => l,
@@ -50,9 +96,14 @@ impl TestApp {
             Err(e) => panic!("no local address: {e}"),
         };
         let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(api::http::serve(listener, db.clone(), async move {
-            let _ = stopped.await;
-        }));
+        let server = tokio::spawn(api::http::serve(
+            listener,
+            db.clone(),
+            verifier,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
         let client = match reqwest::Client::builder().build() {
             Ok(c) => c,
             Err(e) => panic!("no HTTP client: {e}"),
@@ -61,6 +112,7 @@ impl TestApp {
             addr,
             client,
             db,
+            admin_token: token("admin", None),
             test_db: Some(test_db),
             stop: Some(stop),
             server: Some(server),
@@ -89,11 +141,27 @@ impl TestApp {
         }
     }
 
-    /// POSTs a GraphQL document; returns the whole JSON response (`data` and `errors`).
+    /// POSTs a GraphQL document as an administrator; returns the whole JSON response.
     pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        self.graphql_as(&self.admin_token, query, variables).await
+    }
+
+    /// As [`Self::ok`], with `token`.
+    pub async fn ok_as(&self, token: &str, query: &str, variables: Value) -> Value {
+        let response = self.graphql_as(token, query, variables).await;
+        assert!(
+            response.get("errors").is_none(),
+            "unexpected errors: {response:#}"
+        );
+        response["data"].clone()
+    }
+
+    /// POSTs a GraphQL document with `token`; returns the whole JSON response.
+    pub async fn graphql_as(&self, token: &str, query: &str, variables: Value) -> Value {
         let response = self
             .client
             .post(self.url("/graphql"))
+            .bearer_auth(token)
             .json(&json!({ "query": query, "variables": variables }))
             .send()
             .await;

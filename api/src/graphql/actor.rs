@@ -3,6 +3,7 @@
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use domain::access::{ActorFacts, can_create_actor, can_edit_actor, can_verify_actor};
 use domain::actor::{self as model, ActorProfile, ActorProfileParts};
 use domain::identifiers::{Email, Pic, VatNumber, Website, WikidataId};
 use domain::ids::ActorId;
@@ -13,7 +14,7 @@ use persistence::repo::{ActorFilter, PartnershipFilter, PartnershipOrder};
 use super::connection::{Count, CountedConnection, connection, page_request};
 use super::enums::ActorKind;
 use super::partnership::{Membership, Partnership};
-use super::{db, load};
+use super::{db, drafts, load, principal};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{self, NodeType};
 
@@ -142,15 +143,16 @@ impl Actor {
         include_former: bool,
     ) -> async_graphql::Result<CountedConnection<Membership>> {
         let page = page_request(first, after, SortDirection::Asc)?;
+        let drafts = drafts(ctx)?;
         let result = db(ctx)?
             .memberships()
-            .of_actor(self.0.id, include_former, &page)
+            .of_actor(self.0.id, include_former, drafts, &page)
             .await
             .map_err(ApiError::from)?;
         Ok(connection(
             result,
             page.after.is_some(),
-            Count::MembershipsOfActor(self.0.id, include_former),
+            Count::MembershipsOfActor(self.0.id, include_former, drafts),
             Membership,
         ))
     }
@@ -175,6 +177,11 @@ impl Actor {
             after,
         )
         .await?)
+    }
+
+    /// Checked by a registry administrator.
+    async fn verified(&self) -> bool {
+        self.0.verified
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -438,6 +445,14 @@ pub(crate) fn patch<T>(current: Option<T>, change: MaybeUndefined<T>) -> Option<
     }
 }
 
+/// An administrator's check of an actor.
+#[derive(InputObject)]
+pub struct VerifyActorInput {
+    pub id: ID,
+    #[graphql(default = true)]
+    pub verified: bool,
+}
+
 /// The actor a mutation created or changed.
 #[derive(SimpleObject)]
 pub struct ActorPayload {
@@ -477,12 +492,31 @@ impl ActorMutation {
                 email: input.email,
             };
             let (profile, parent) = raw.parse()?;
+            can_create_actor(principal(ctx)?, profile.parts().kind, parent)?;
             Ok::<_, ApiError>(db(ctx)?.actors().create(profile, parent).await?)
         }
         .await
         .map_err(|e| e.within("input"))?;
         Ok(ActorPayload {
             actor: Actor(created),
+        })
+    }
+
+    /// Marks an actor as checked (or not) by a registry administrator.
+    async fn verify_actor(
+        &self,
+        ctx: &Context<'_>,
+        input: VerifyActorInput,
+    ) -> async_graphql::Result<ActorPayload> {
+        let verified = async {
+            can_verify_actor(principal(ctx)?)?;
+            let id = ActorId::from_uuid(ids::decode(NodeType::Actor, &input.id, "id")?);
+            Ok::<_, ApiError>(db(ctx)?.actors().set_verified(id, input.verified).await?)
+        }
+        .await
+        .map_err(|e| e.within("input"))?;
+        Ok(ActorPayload {
+            actor: Actor(verified),
         })
     }
 
@@ -521,6 +555,12 @@ impl ActorMutation {
             raw.website = patch(raw.website, input.website);
             raw.email = patch(raw.email, input.email);
             let (profile, parent) = raw.parse()?;
+            let target = ActorFacts {
+                id,
+                kind: current.profile.parts().kind,
+                parent_id: current.parent_id,
+            };
+            can_edit_actor(principal(ctx)?, &target, parent)?;
             Ok::<_, ApiError>(db(ctx)?.actors().update(id, profile, parent).await?)
         }
         .await

@@ -7,7 +7,7 @@ use async_graphql::{Context, Object, OutputType};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::ids::{ActorId, PartnershipId, StreamId};
-use persistence::repo::{ActorFilter, PartnershipFilter};
+use persistence::repo::{ActorFilter, DraftVisibility, PartnershipFilter};
 use persistence::{Cursor, Database, Page, PageRequest, SortDirection};
 
 use crate::error::{ApiError, ApiResult};
@@ -56,9 +56,9 @@ pub enum Count {
     Actors(ActorFilter),
     Partnerships(PartnershipFilter),
     MembersOfPartnership(PartnershipId, bool),
-    MembershipsOfActor(ActorId, bool),
+    MembershipsOfActor(ActorId, bool, DraftVisibility),
     AllocationsOfPartnership(PartnershipId),
-    AllocationsOfStream(StreamId),
+    AllocationsOfStream(StreamId, DraftVisibility),
 }
 
 /// The connection field that counts; flattened into every connection type.
@@ -76,11 +76,13 @@ impl TotalCount {
             Count::MembersOfPartnership(id, former) => {
                 db.memberships().count_of_partnership(*id, *former).await
             }
-            Count::MembershipsOfActor(id, former) => {
-                db.memberships().count_of_actor(*id, *former).await
+            Count::MembershipsOfActor(id, former, drafts) => {
+                db.memberships().count_of_actor(*id, *former, *drafts).await
             }
             Count::AllocationsOfPartnership(id) => db.allocations().count_of_partnership(*id).await,
-            Count::AllocationsOfStream(id) => db.allocations().count_of_stream(*id).await,
+            Count::AllocationsOfStream(id, drafts) => {
+                db.allocations().count_of_stream(*id, *drafts).await
+            }
         }
         .map_err(ApiError::from)?;
         Ok(i64::try_from(count).unwrap_or(i64::MAX))

@@ -3,18 +3,19 @@
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
+use domain::access::{can_manage_allocation, can_manage_funding_rules};
 use domain::funding::{self as model, CeilingCase};
-use domain::ids::{AllocationId, PartnershipId, StreamId};
-use domain::money::Euros;
+use domain::ids::{ActorId, AllocationId, CeilingRuleId, PartnershipId, StreamId};
+use domain::money::{Euros, Rate};
 use persistence::SortDirection as Direction;
-use persistence::repo::{AllocationChange, NewAllocation};
+use persistence::repo::{AllocationChange, NewAllocation, RuleText};
 
 use super::connection::{Count, CountedConnection, connection, page_request};
 use super::enums::AllocationStatus;
 use super::loaders::RulesOfStream;
 use super::partnership::Partnership;
 use super::scalars::Decimal;
-use super::{db, load};
+use super::{db, drafts, load, principal, visible_partnership};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{self, NodeType};
 
@@ -48,6 +49,23 @@ impl FundingStream {
         self.0.period_end
     }
 
+    /// The actors that manage this stream: their funder tokens record its allocations.
+    async fn managers(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<super::actor::Actor>> {
+        let ids = db(ctx)?
+            .funding()
+            .managers(self.0.id)
+            .await
+            .map_err(ApiError::from)?;
+        let loaded = futures_util::future::join_all(ids.into_iter().map(|id| load(ctx, id))).await;
+        let mut actors = Vec::new();
+        for actor in loaded {
+            if let Some(actor) = actor? {
+                actors.push(super::actor::Actor(actor));
+            }
+        }
+        Ok(actors)
+    }
+
     /// The co-financing ceilings of this stream, one per case, by case name.
     async fn ceiling_rules(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CeilingRule>> {
         let rules = load(ctx, RulesOfStream(self.0.id))
@@ -64,15 +82,16 @@ impl FundingStream {
         after: Option<String>,
     ) -> async_graphql::Result<CountedConnection<Allocation>> {
         let page = page_request(first, after, Direction::Asc)?;
+        let drafts = drafts(ctx)?;
         let result = db(ctx)?
             .allocations()
-            .of_stream(self.0.id, &page)
+            .of_stream(self.0.id, drafts, &page)
             .await
             .map_err(ApiError::from)?;
         Ok(connection(
             result,
             page.after.is_some(),
-            Count::AllocationsOfStream(self.0.id),
+            Count::AllocationsOfStream(self.0.id, drafts),
             Allocation,
         ))
     }
@@ -221,16 +240,19 @@ impl FundingQuery {
         Ok(stream.map(FundingStream))
     }
 
-    /// One allocation by id; null when there is none.
+    /// One allocation by id; null when there is none (or its partnership is hidden).
     async fn allocation(
         &self,
         ctx: &Context<'_>,
         id: ID,
     ) -> async_graphql::Result<Option<Allocation>> {
         let id = ids::decode(NodeType::Allocation, &id, "id")?;
-        Ok(load(ctx, AllocationId::from_uuid(id))
-            .await?
-            .map(Allocation))
+        match load(ctx, AllocationId::from_uuid(id)).await? {
+            Some(a) if visible_partnership(ctx, a.partnership_id).await?.is_some() => {
+                Ok(Some(Allocation(a)))
+            }
+            _ => Ok(None),
+        }
     }
 }
 
@@ -279,6 +301,74 @@ fn reference(raw: Option<String>) -> ApiResult<Option<String>> {
     Ok(raw.map(|r| model::parse_reference(&r)).transpose()?)
 }
 
+/// Checks that the principal may change this allocation: it manages the allocation's stream.
+async fn allowed_on_allocation(ctx: &Context<'_>, id: AllocationId) -> ApiResult<()> {
+    let allocation = db(ctx)?.allocations().get(id).await?;
+    let managers = db(ctx)?.funding().managers(allocation.stream_id).await?;
+    can_manage_allocation(principal(ctx)?, &managers)?;
+    Ok(())
+}
+
+/// An actor that manages (or stops managing) a funding stream.
+#[derive(InputObject)]
+pub struct StreamManagerInput {
+    pub stream_id: ID,
+    pub actor_id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct FundingStreamPayload {
+    pub funding_stream: FundingStream,
+}
+
+/// A new ceiling case of a stream.
+#[derive(InputObject)]
+pub struct CreateCeilingRuleInput {
+    pub stream_id: ID,
+    /// Upper-case letters, digits and `_` (`OUTERMOST_REGION`).
+    pub case: String,
+    pub description: String,
+    /// A fraction from `"0"` to `"1"` with at most four decimals (`"0.8500"`).
+    pub max_rate: Decimal,
+    pub legal_reference: String,
+    #[graphql(default)]
+    pub verified: bool,
+    pub note: Option<String>,
+}
+
+/// A correction of a ceiling rule; omitted fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateCeilingRuleInput {
+    pub id: ID,
+    pub description: Option<String>,
+    pub max_rate: Option<Decimal>,
+    pub legal_reference: Option<String>,
+    pub verified: Option<bool>,
+    pub note: MaybeUndefined<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct CeilingRulePayload {
+    pub ceiling_rule: CeilingRule,
+}
+
+fn rate(value: &Decimal) -> ApiResult<Rate> {
+    let bp = value.0 * rust_decimal::Decimal::from(10_000);
+    if !bp.fract().is_zero() {
+        return Err(ApiError::bad_input(
+            "maxRate",
+            "must have at most four decimals",
+        ));
+    }
+    let bp =
+        i64::try_from(bp).map_err(|_| ApiError::bad_input("maxRate", "must be between 0 and 1"))?;
+    Ok(Rate::from_basis_points(bp)?)
+}
+
+fn rule_text(field: &str, raw: &str, max: usize) -> ApiResult<String> {
+    Ok(domain::text::single_line(field, raw, 1, max)?)
+}
+
 #[derive(Default)]
 pub struct FundingMutation;
 
@@ -308,6 +398,17 @@ impl FundingMutation {
                 eu_contribution: euros("euContribution", &input.eu_contribution)?,
                 reference: reference(input.reference)?,
             };
+            let managers = db(ctx)?.funding().managers(new.stream_id).await?;
+            can_manage_allocation(principal(ctx)?, &managers)?;
+            if visible_partnership(ctx, new.partnership_id)
+                .await?
+                .is_none()
+            {
+                return Err(ApiError::bad_input(
+                    "partnershipId",
+                    "refers to no partnership",
+                ));
+            }
             Ok::<_, ApiError>(db(ctx)?.allocations().create(new).await?)
         }
         .await
@@ -325,6 +426,7 @@ impl FundingMutation {
     ) -> async_graphql::Result<AllocationPayload> {
         let changed = async {
             let id = AllocationId::from_uuid(ids::decode(NodeType::Allocation, &input.id, "id")?);
+            allowed_on_allocation(ctx, id).await?;
             let change = AllocationChange {
                 ceiling_case: input
                     .ceiling_case
@@ -361,6 +463,7 @@ impl FundingMutation {
     ) -> async_graphql::Result<AllocationPayload> {
         let changed = async {
             let id = AllocationId::from_uuid(ids::decode(NodeType::Allocation, &input.id, "id")?);
+            allowed_on_allocation(ctx, id).await?;
             Ok::<_, ApiError>(
                 db(ctx)?
                     .allocations()
@@ -374,4 +477,130 @@ impl FundingMutation {
             allocation: Allocation(changed),
         })
     }
+
+    /// Makes an actor a manager of a funding stream (administrators only). Its funder tokens
+    /// then record allocations on that stream.
+    async fn add_stream_manager(
+        &self,
+        ctx: &Context<'_>,
+        input: StreamManagerInput,
+    ) -> async_graphql::Result<FundingStreamPayload> {
+        Ok(change_managers(ctx, input, true)
+            .await
+            .map_err(|e| e.within("input"))?)
+    }
+
+    /// Ends an actor's management of a funding stream (administrators only).
+    async fn remove_stream_manager(
+        &self,
+        ctx: &Context<'_>,
+        input: StreamManagerInput,
+    ) -> async_graphql::Result<FundingStreamPayload> {
+        Ok(change_managers(ctx, input, false)
+            .await
+            .map_err(|e| e.within("input"))?)
+    }
+
+    /// Adds a ceiling case to a stream (administrators only).
+    async fn create_ceiling_rule(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateCeilingRuleInput,
+    ) -> async_graphql::Result<CeilingRulePayload> {
+        let created = async {
+            can_manage_funding_rules(principal(ctx)?)?;
+            let stream = StreamId::from_uuid(ids::decode(
+                NodeType::FundingStream,
+                &input.stream_id,
+                "streamId",
+            )?);
+            let text = RuleText {
+                description: rule_text("description", &input.description, 500)?,
+                max_rate: rate(&input.max_rate)?,
+                legal_reference: rule_text("legalReference", &input.legal_reference, 300)?,
+                verified: input.verified,
+                note: input
+                    .note
+                    .map(|n| rule_text("note", &n, 1000))
+                    .transpose()?,
+            };
+            let case = CeilingCase::parse(&input.case).map_err(|e| e.for_field("case"))?;
+            Ok::<_, ApiError>(db(ctx)?.funding().create_rule(stream, case, text).await?)
+        }
+        .await
+        .map_err(|e| e.within("input"))?;
+        Ok(CeilingRulePayload {
+            ceiling_rule: CeilingRule(created),
+        })
+    }
+
+    /// Corrects a ceiling rule (administrators only). Recorded allocations keep their
+    /// amounts; new requests and awards are checked against the corrected ceiling.
+    async fn update_ceiling_rule(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateCeilingRuleInput,
+    ) -> async_graphql::Result<CeilingRulePayload> {
+        let updated = async {
+            can_manage_funding_rules(principal(ctx)?)?;
+            let id = CeilingRuleId::from_uuid(ids::decode(NodeType::CeilingRule, &input.id, "id")?);
+            let current = load(ctx, id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("no ceiling rule has this id"))?;
+            let text = RuleText {
+                description: match input.description {
+                    Some(d) => rule_text("description", &d, 500)?,
+                    None => current.description,
+                },
+                max_rate: match input.max_rate {
+                    Some(r) => rate(&r)?,
+                    None => current.max_rate,
+                },
+                legal_reference: match input.legal_reference {
+                    Some(l) => rule_text("legalReference", &l, 300)?,
+                    None => current.legal_reference,
+                },
+                verified: input.verified.unwrap_or(current.verified),
+                note: match input.note {
+                    MaybeUndefined::Undefined => current.note,
+                    MaybeUndefined::Null => None,
+                    MaybeUndefined::Value(n) => Some(rule_text("note", &n, 1000)?),
+                },
+            };
+            Ok::<_, ApiError>(db(ctx)?.funding().update_rule(id, text).await?)
+        }
+        .await
+        .map_err(|e| e.within("input"))?;
+        Ok(CeilingRulePayload {
+            ceiling_rule: CeilingRule(updated),
+        })
+    }
+}
+
+async fn change_managers(
+    ctx: &Context<'_>,
+    input: StreamManagerInput,
+    add: bool,
+) -> ApiResult<FundingStreamPayload> {
+    can_manage_funding_rules(principal(ctx)?)?;
+    let stream = StreamId::from_uuid(ids::decode(
+        NodeType::FundingStream,
+        &input.stream_id,
+        "streamId",
+    )?);
+    let actor = ActorId::from_uuid(ids::decode(NodeType::Actor, &input.actor_id, "actorId")?);
+    let funding = db(ctx)?.funding();
+    if add {
+        funding.add_manager(stream, actor).await?;
+    } else {
+        funding.remove_manager(stream, actor).await?;
+    }
+    let stream = funding
+        .streams_by_ids(&[stream])
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::bad_input("streamId", "refers to no funding stream"))?;
+    Ok(FundingStreamPayload {
+        funding_stream: FundingStream(stream),
+    })
 }

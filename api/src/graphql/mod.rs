@@ -17,8 +17,10 @@ use async_graphql::dataloader::Loader;
 use async_graphql::{
     Context, EmptySubscription, ID, Interface, MergedObject, Object, Schema, SchemaBuilder,
 };
+use domain::access::{PartnershipFacts, Principal, Role, can_see_partnership};
 use domain::ids::{ActorId, AllocationId, CeilingRuleId, MembershipId, PartnershipId, StreamId};
 use persistence::Database;
+use persistence::repo::DraftVisibility;
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{self, NodeType};
@@ -84,21 +86,27 @@ async fn load_node(ctx: &Context<'_>, id: &ID, field: &str) -> ApiResult<Option<
         NodeType::Actor => load(ctx, ActorId::from_uuid(uuid))
             .await?
             .map(|v| Node::Actor(Actor(v))),
-        NodeType::Partnership => load(ctx, PartnershipId::from_uuid(uuid))
+        NodeType::Partnership => visible_partnership(ctx, PartnershipId::from_uuid(uuid))
             .await?
             .map(|v| Node::Partnership(Partnership(v))),
-        NodeType::Membership => load(ctx, MembershipId::from_uuid(uuid))
-            .await?
-            .map(|v| Node::Membership(Membership(v))),
+        NodeType::Membership => match load(ctx, MembershipId::from_uuid(uuid)).await? {
+            Some(m) if visible_partnership(ctx, m.partnership_id).await?.is_some() => {
+                Some(Node::Membership(Membership(m)))
+            }
+            _ => None,
+        },
         NodeType::FundingStream => load(ctx, StreamId::from_uuid(uuid))
             .await?
             .map(|v| Node::FundingStream(FundingStream(v))),
         NodeType::CeilingRule => load(ctx, CeilingRuleId::from_uuid(uuid))
             .await?
             .map(|v| Node::CeilingRule(CeilingRule(v))),
-        NodeType::Allocation => load(ctx, AllocationId::from_uuid(uuid))
-            .await?
-            .map(|v| Node::Allocation(Allocation(v))),
+        NodeType::Allocation => match load(ctx, AllocationId::from_uuid(uuid)).await? {
+            Some(a) if visible_partnership(ctx, a.partnership_id).await?.is_some() => {
+                Some(Node::Allocation(Allocation(a)))
+            }
+            _ => None,
+        },
     })
 }
 
@@ -123,6 +131,82 @@ pub fn schema_builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscript
 /// The SDL of the schema, as committed in `schema.graphql`.
 pub fn sdl() -> String {
     schema_builder().finish().sdl()
+}
+
+/// The principal the request acts for (put there by the HTTP edge).
+pub(crate) fn principal<'a>(ctx: &Context<'a>) -> ApiResult<&'a Principal> {
+    ctx.data::<Principal>()
+        .map_err(|_| ApiError::internal("the request has no principal"))
+}
+
+/// Which DRAFT partnerships the principal may see in lists.
+pub(crate) fn drafts(ctx: &Context<'_>) -> ApiResult<DraftVisibility> {
+    let p = principal(ctx)?;
+    Ok(match p.role {
+        Role::Funder | Role::Admin => DraftVisibility::All,
+        _ => DraftVisibility::MembersOnly(p.actor_id),
+    })
+}
+
+/// What the rights need to know of a partnership, as the principal sees it.
+pub(crate) async fn partnership_facts(
+    ctx: &Context<'_>,
+    partnership: &domain::partnership::Partnership,
+) -> ApiResult<PartnershipFacts> {
+    let p = principal(ctx)?;
+    let db = db(ctx)?;
+    let lead = db.memberships().lead_of(partnership.id).await?;
+    let principal_is_member = match p.actor_id {
+        Some(actor) => db
+            .memberships()
+            .current_of(partnership.id, actor)
+            .await?
+            .is_some(),
+        None => false,
+    };
+    Ok(PartnershipFacts {
+        status: partnership.status,
+        lead,
+        principal_is_member,
+    })
+}
+
+/// Whether the principal may see a partnership (a DRAFT exists only for its members, funders
+/// and administrators).
+pub(crate) async fn can_see(
+    ctx: &Context<'_>,
+    partnership: &domain::partnership::Partnership,
+) -> ApiResult<bool> {
+    if partnership.status != domain::partnership::PartnershipStatus::Draft
+        || drafts(ctx)? == DraftVisibility::All
+    {
+        return Ok(true);
+    }
+    let facts = partnership_facts(ctx, partnership).await?;
+    Ok(can_see_partnership(principal(ctx)?, &facts))
+}
+
+/// A partnership the principal may see, or `None` (hidden and missing look the same).
+pub(crate) async fn visible_partnership(
+    ctx: &Context<'_>,
+    id: PartnershipId,
+) -> ApiResult<Option<domain::partnership::Partnership>> {
+    match load(ctx, id).await? {
+        Some(p) if can_see(ctx, &p).await? => Ok(Some(p)),
+        _ => Ok(None),
+    }
+}
+
+/// As [`visible_partnership`], for mutations: a hidden partnership is NOT_FOUND.
+pub(crate) async fn partnership_for_change(
+    ctx: &Context<'_>,
+    id: PartnershipId,
+) -> ApiResult<(domain::partnership::Partnership, PartnershipFacts)> {
+    let partnership = visible_partnership(ctx, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no partnership has this id"))?;
+    let facts = partnership_facts(ctx, &partnership).await?;
+    Ok((partnership, facts))
 }
 
 /// The database of this schema.

@@ -4,12 +4,16 @@
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
+use domain::access::{
+    PartnershipFacts, can_add_member, can_create_partnership, can_end_membership,
+    can_manage_partnership,
+};
 use domain::ids::{ActorId, MembershipId, PartnershipId, StreamId};
 use domain::membership::{self as members, RoleSet};
 use domain::partnership::{self as model, PartnershipDetails, PartnershipDetailsParts, unique_set};
 use domain::territory::CountryCode;
 use persistence::SortDirection as Direction;
-use persistence::repo::{MembershipChange, PartnershipFilter, PartnershipOrder};
+use persistence::repo::{DraftVisibility, MembershipChange, PartnershipFilter, PartnershipOrder};
 
 use super::actor::{Actor, patch};
 use super::connection::{Count, CountedConnection, connection, page_request};
@@ -18,7 +22,7 @@ use super::enums::{
     SortDirection, Theme,
 };
 use super::funding::Allocation;
-use super::{db, load};
+use super::{db, drafts, load, partnership_for_change, principal, visible_partnership};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{self, NodeType};
 
@@ -243,6 +247,8 @@ impl PartnershipFilterInput {
                 .title_contains
                 .map(|t| domain::text::single_line("titleContains", &t, 1, 100))
                 .transpose()?,
+            // Set from the principal by `list_partnerships`.
+            drafts: DraftVisibility::All,
         })
     }
 }
@@ -258,12 +264,13 @@ pub struct PartnershipOrderInput {
 
 pub(crate) async fn list_partnerships(
     ctx: &Context<'_>,
-    filter: PartnershipFilter,
+    mut filter: PartnershipFilter,
     order: PartnershipOrder,
     direction: Direction,
     first: Option<i32>,
     after: Option<String>,
 ) -> ApiResult<CountedConnection<Partnership>> {
+    filter.drafts = drafts(ctx)?;
     let page = page_request(first, after, direction)?;
     let result = db(ctx)?.partnerships().list(&filter, order, &page).await?;
     Ok(connection(
@@ -286,7 +293,7 @@ impl PartnershipQuery {
         id: ID,
     ) -> async_graphql::Result<Option<Partnership>> {
         let id = ids::decode(NodeType::Partnership, &id, "id")?;
-        Ok(load(ctx, PartnershipId::from_uuid(id))
+        Ok(visible_partnership(ctx, PartnershipId::from_uuid(id))
             .await?
             .map(Partnership))
     }
@@ -325,8 +332,8 @@ pub struct CreatePartnershipInput {
     pub governance_levels: Vec<GovernanceLevel>,
     pub start_date: NaiveDate,
     pub end_date: Option<NaiveDate>,
-    /// The actor that leads the partnership.
-    pub lead_actor_id: ID,
+    /// The actor that leads the partnership; a partner's own actor when omitted.
+    pub lead_actor_id: Option<ID>,
     /// Roles of the lead besides LEAD (MENTOR, FUNDING...).
     #[graphql(default)]
     pub lead_roles: Vec<Role>,
@@ -416,6 +423,22 @@ fn role_set(roles: &[Role]) -> ApiResult<RoleSet> {
     Ok(RoleSet::parse(&roles)?)
 }
 
+/// A membership and its partnership's facts, for a change; NOT_FOUND when the partnership
+/// is hidden from the principal.
+async fn membership_for_change(
+    ctx: &Context<'_>,
+    id: MembershipId,
+) -> ApiResult<(members::Membership, PartnershipFacts)> {
+    let membership = db(ctx)?.memberships().get(id).await?;
+    let (_, facts) = partnership_for_change(ctx, membership.partnership_id)
+        .await
+        .map_err(|e| match e {
+            ApiError::NotFound { .. } => ApiError::not_found("no membership has this id"),
+            other => other,
+        })?;
+    Ok((membership, facts))
+}
+
 fn today() -> NaiveDate {
     Utc::now().date_naive()
 }
@@ -441,11 +464,13 @@ impl PartnershipMutation {
                 input.start_date,
                 input.end_date,
             )?;
-            let lead = ActorId::from_uuid(ids::decode(
-                NodeType::Actor,
-                &input.lead_actor_id,
-                "leadActorId",
-            )?);
+            let lead = match &input.lead_actor_id {
+                Some(id) => ActorId::from_uuid(ids::decode(NodeType::Actor, id, "leadActorId")?),
+                None => principal(ctx)?.actor_id.ok_or_else(|| {
+                    ApiError::bad_input("leadActorId", "is required when the token has no actor")
+                })?,
+            };
+            can_create_partnership(principal(ctx)?, lead)?;
             let mut roles = input.lead_roles;
             if !roles.contains(&Role::Lead) {
                 roles.insert(0, Role::Lead);
@@ -476,7 +501,8 @@ impl PartnershipMutation {
     ) -> async_graphql::Result<PartnershipPayload> {
         let updated = async {
             let id = PartnershipId::from_uuid(ids::decode(NodeType::Partnership, &input.id, "id")?);
-            let current = db(ctx)?.partnerships().get(id).await?;
+            let (current, facts) = partnership_for_change(ctx, id).await?;
+            can_manage_partnership(principal(ctx)?, &facts)?;
             let parts = current.details.into_parts();
             let themes: Vec<Theme> = match input.themes {
                 Some(t) => t,
@@ -517,6 +543,8 @@ impl PartnershipMutation {
     ) -> async_graphql::Result<PartnershipPayload> {
         let changed = async {
             let id = PartnershipId::from_uuid(ids::decode(NodeType::Partnership, &input.id, "id")?);
+            let (_, facts) = partnership_for_change(ctx, id).await?;
+            can_manage_partnership(principal(ctx)?, &facts)?;
             Ok::<_, ApiError>(
                 db(ctx)?
                     .partnerships()
@@ -545,6 +573,16 @@ impl PartnershipMutation {
             )?);
             let actor =
                 ActorId::from_uuid(ids::decode(NodeType::Actor, &input.actor_id, "actorId")?);
+            let (_, facts) =
+                partnership_for_change(ctx, partnership)
+                    .await
+                    .map_err(|e| match e {
+                        ApiError::NotFound { .. } => {
+                            ApiError::bad_input("partnershipId", "refers to no partnership")
+                        }
+                        other => other,
+                    })?;
+            can_add_member(principal(ctx)?, &facts, actor)?;
             let roles = role_set(&input.roles)?;
             Ok::<_, ApiError>(
                 db(ctx)?
@@ -573,6 +611,8 @@ impl PartnershipMutation {
     ) -> async_graphql::Result<MembershipPayload> {
         let changed = async {
             let id = MembershipId::from_uuid(ids::decode(NodeType::Membership, &input.id, "id")?);
+            let (_, facts) = membership_for_change(ctx, id).await?;
+            can_manage_partnership(principal(ctx)?, &facts)?;
             let change = MembershipChange {
                 roles: input.roles.as_deref().map(role_set).transpose()?,
                 joined_on: input.joined_on,
@@ -599,6 +639,8 @@ impl PartnershipMutation {
     ) -> async_graphql::Result<MembershipPayload> {
         let changed = async {
             let id = MembershipId::from_uuid(ids::decode(NodeType::Membership, &input.id, "id")?);
+            let (membership, facts) = membership_for_change(ctx, id).await?;
+            can_end_membership(principal(ctx)?, &facts, membership.actor_id)?;
             let change = MembershipChange {
                 left_on: Some(Some(input.left_on.unwrap_or_else(today))),
                 ..Default::default()

@@ -12,10 +12,16 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(SqlMigration {
-            name: "m20261125_000001_core",
-            sql: include_str!("m20261125_000001_core.sql"),
-        })]
+        vec![
+            Box::new(SqlMigration {
+                name: "m20261125_000001_core",
+                sql: include_str!("m20261125_000001_core.sql"),
+            }),
+            Box::new(SqlMigration {
+                name: "m20261125_000002_access",
+                sql: include_str!("m20261125_000002_access.sql"),
+            }),
+        ]
     }
 }
 

@@ -56,6 +56,7 @@ impl Actors<'_> {
         let now = super::now();
         let mut model = active_model(&profile, parent_id);
         model.id = Set(id.as_uuid());
+        model.verified = Set(false);
         model.created_at = Set(now);
         model.updated_at = Set(now);
         let row = model.insert(&tx.txn).await?;
@@ -116,6 +117,29 @@ impl Actors<'_> {
         model.id = sea_orm::Unchanged(id.as_uuid());
         model.updated_at = Set(super::now());
         let row = model.update(&tx.txn).await?;
+        tx.commit().await?;
+        super::rows::actor(row)
+    }
+
+    /// Marks an actor verified (or not) by an administrator.
+    #[instrument(name = "repo.actors.set_verified", skip_all, fields(actor = %id))]
+    pub async fn set_verified(&self, id: ActorId, verified: bool) -> Result<Actor, RepoError> {
+        let tx = self.db.begin_write().await?;
+        let exists = actor::Entity::find_by_id(id.as_uuid())
+            .count(&tx.txn)
+            .await?
+            > 0;
+        if !exists {
+            return Err(RepoError::not_found("actor", id));
+        }
+        let row = actor::ActiveModel {
+            id: sea_orm::Unchanged(id.as_uuid()),
+            verified: Set(verified),
+            updated_at: Set(super::now()),
+            ..Default::default()
+        }
+        .update(&tx.txn)
+        .await?;
         tx.commit().await?;
         super::rows::actor(row)
     }
@@ -247,6 +271,7 @@ fn active_model(profile: &ActorProfile, parent_id: Option<ActorId>) -> actor::Ac
         wikidata_id: Set(p.wikidata_id.as_ref().map(|v| v.as_str().to_owned())),
         website: Set(p.website.as_ref().map(|v| v.as_str().to_owned())),
         email: Set(p.email.as_ref().map(|v| v.as_str().to_owned())),
+        verified: sea_orm::NotSet,
         created_at: sea_orm::NotSet,
         updated_at: sea_orm::NotSet,
     }

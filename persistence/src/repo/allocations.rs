@@ -15,6 +15,7 @@ use sea_orm::{
 };
 use tracing::instrument;
 
+use super::DraftVisibility;
 use crate::entities::{allocation, ceiling_rule, funding_stream, partnership};
 use crate::pagination::{Cursor, Page, PageRequest, SortDirection, SortValue, after};
 use crate::{Database, RepoError};
@@ -205,18 +206,25 @@ impl Allocations<'_> {
         id: PartnershipId,
         page: &PageRequest,
     ) -> Result<Page<Allocation>, RepoError> {
-        self.page(allocation::Column::PartnershipId, id.as_uuid(), page)
-            .await
+        self.page(
+            allocation::Column::PartnershipId,
+            id.as_uuid(),
+            DraftVisibility::All,
+            page,
+        )
+        .await
     }
 
-    /// A page of a stream's allocations, in the order they were created.
+    /// A page of a stream's allocations, in the order they were created, to partnerships the
+    /// reader may see.
     #[instrument(name = "repo.allocations.of_stream", skip_all)]
     pub async fn of_stream(
         &self,
         id: StreamId,
+        drafts: DraftVisibility,
         page: &PageRequest,
     ) -> Result<Page<Allocation>, RepoError> {
-        self.page(allocation::Column::StreamId, id.as_uuid(), page)
+        self.page(allocation::Column::StreamId, id.as_uuid(), drafts, page)
             .await
     }
 
@@ -227,20 +235,30 @@ impl Allocations<'_> {
             .await?)
     }
 
-    pub async fn count_of_stream(&self, id: StreamId) -> Result<u64, RepoError> {
-        Ok(allocation::Entity::find()
-            .filter(allocation::Column::StreamId.eq(id.as_uuid()))
-            .count(self.db.connection())
-            .await?)
+    pub async fn count_of_stream(
+        &self,
+        id: StreamId,
+        drafts: DraftVisibility,
+    ) -> Result<u64, RepoError> {
+        let mut query =
+            allocation::Entity::find().filter(allocation::Column::StreamId.eq(id.as_uuid()));
+        if let Some(visible) = drafts.on_column(allocation::Column::PartnershipId) {
+            query = query.filter(visible);
+        }
+        Ok(query.count(self.db.connection()).await?)
     }
 
     async fn page(
         &self,
         column: allocation::Column,
         value: uuid::Uuid,
+        drafts: DraftVisibility,
         page: &PageRequest,
     ) -> Result<Page<Allocation>, RepoError> {
         let mut query = allocation::Entity::find().filter(column.eq(value));
+        if let Some(visible) = drafts.on_column(allocation::Column::PartnershipId) {
+            query = query.filter(visible);
+        }
         if let Some(cursor) = &page.after {
             query = query.filter(after(None, allocation::Column::Id, cursor, page.direction));
         }

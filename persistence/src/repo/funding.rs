@@ -1,13 +1,28 @@
 //! Funding streams and their co-financing ceiling rules (read side; the rows are seeded by the
 //! core migration).
 
+use domain::ValidationError;
 use domain::funding::{CeilingCase, CeilingRule, FundingStream};
-use domain::ids::{CeilingRuleId, StreamId};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use domain::ids::{ActorId, CeilingRuleId, StreamId};
+use domain::money::Rate;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
 use tracing::instrument;
 
-use crate::entities::{ceiling_rule, funding_stream};
+use crate::entities::{actor, ceiling_rule, funding_stream, stream_manager};
 use crate::{Database, RepoError};
+
+/// A new or corrected ceiling rule row.
+#[derive(Debug, Clone)]
+pub struct RuleText {
+    pub description: String,
+    pub max_rate: Rate,
+    pub legal_reference: String,
+    pub verified: bool,
+    pub note: Option<String>,
+}
 
 pub struct Funding<'a> {
     pub(crate) db: &'a Database,
@@ -93,5 +108,147 @@ impl Funding<'_> {
             .await?
             .map(super::rows::rule)
             .transpose()
+    }
+
+    /// The actors that manage a stream.
+    #[instrument(name = "repo.funding.managers", skip_all, fields(stream = %stream))]
+    pub async fn managers(&self, stream: StreamId) -> Result<Vec<ActorId>, RepoError> {
+        Ok(stream_manager::Entity::find()
+            .filter(stream_manager::Column::StreamId.eq(stream.as_uuid()))
+            .select_only()
+            .column(stream_manager::Column::ActorId)
+            .into_tuple::<uuid::Uuid>()
+            .all(self.db.connection())
+            .await?
+            .into_iter()
+            .map(ActorId::from_uuid)
+            .collect())
+    }
+
+    /// How many streams an actor manages (a funder must manage at least one).
+    #[instrument(name = "repo.funding.streams_managed_by", skip_all, fields(actor = %actor))]
+    pub async fn count_managed_by(&self, actor: ActorId) -> Result<u64, RepoError> {
+        Ok(stream_manager::Entity::find()
+            .filter(stream_manager::Column::ActorId.eq(actor.as_uuid()))
+            .count(self.db.connection())
+            .await?)
+    }
+
+    /// Makes `actor` a manager of `stream`; doing it twice changes nothing.
+    #[instrument(name = "repo.funding.add_manager", skip_all)]
+    pub async fn add_manager(&self, stream: StreamId, manager: ActorId) -> Result<(), RepoError> {
+        let tx = self.db.begin_write().await?;
+        if funding_stream::Entity::find_by_id(stream.as_uuid())
+            .count(&tx.txn)
+            .await?
+            == 0
+        {
+            return Err(ValidationError::new("streamId", "refers to no funding stream").into());
+        }
+        if actor::Entity::find_by_id(manager.as_uuid())
+            .count(&tx.txn)
+            .await?
+            == 0
+        {
+            return Err(ValidationError::new("actorId", "refers to no actor").into());
+        }
+        let exists = stream_manager::Entity::find()
+            .filter(stream_manager::Column::StreamId.eq(stream.as_uuid()))
+            .filter(stream_manager::Column::ActorId.eq(manager.as_uuid()))
+            .count(&tx.txn)
+            .await?
+            > 0;
+        if !exists {
+            stream_manager::ActiveModel {
+                stream_id: Set(stream.as_uuid()),
+                actor_id: Set(manager.as_uuid()),
+                created_at: Set(super::now()),
+            }
+            .insert(&tx.txn)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Ends `actor`'s management of `stream`.
+    #[instrument(name = "repo.funding.remove_manager", skip_all)]
+    pub async fn remove_manager(
+        &self,
+        stream: StreamId,
+        manager: ActorId,
+    ) -> Result<(), RepoError> {
+        let tx = self.db.begin_write().await?;
+        stream_manager::Entity::delete_many()
+            .filter(stream_manager::Column::StreamId.eq(stream.as_uuid()))
+            .filter(stream_manager::Column::ActorId.eq(manager.as_uuid()))
+            .exec(&tx.txn)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Adds a ceiling rule row for a new case of a stream.
+    #[instrument(name = "repo.funding.create_rule", skip_all)]
+    pub async fn create_rule(
+        &self,
+        stream: StreamId,
+        case: CeilingCase,
+        text: RuleText,
+    ) -> Result<CeilingRule, RepoError> {
+        let tx = self.db.begin_write().await?;
+        if funding_stream::Entity::find_by_id(stream.as_uuid())
+            .count(&tx.txn)
+            .await?
+            == 0
+        {
+            return Err(ValidationError::new("streamId", "refers to no funding stream").into());
+        }
+        let row = ceiling_rule::ActiveModel {
+            id: Set(CeilingRuleId::generate().as_uuid()),
+            stream_id: Set(stream.as_uuid()),
+            case_code: Set(case.as_str().to_owned()),
+            description: Set(text.description),
+            max_rate_bp: Set(i32::from(text.max_rate.basis_points())),
+            legal_reference: Set(text.legal_reference),
+            verified: Set(text.verified),
+            note: Set(text.note),
+            created_at: Set(super::now()),
+        }
+        .insert(&tx.txn)
+        .await?;
+        tx.commit().await?;
+        super::rows::rule(row)
+    }
+
+    /// Corrects a ceiling rule row. Allocations already recorded keep their amounts; a breach
+    /// the correction reveals is for the funders' audit to show, not for this call to refuse.
+    #[instrument(name = "repo.funding.update_rule", skip_all, fields(rule = %id))]
+    pub async fn update_rule(
+        &self,
+        id: CeilingRuleId,
+        text: RuleText,
+    ) -> Result<CeilingRule, RepoError> {
+        let tx = self.db.begin_write().await?;
+        if ceiling_rule::Entity::find_by_id(id.as_uuid())
+            .count(&tx.txn)
+            .await?
+            == 0
+        {
+            return Err(RepoError::not_found("ceiling rule", id));
+        }
+        let row = ceiling_rule::ActiveModel {
+            id: sea_orm::Unchanged(id.as_uuid()),
+            description: Set(text.description),
+            max_rate_bp: Set(i32::from(text.max_rate.basis_points())),
+            legal_reference: Set(text.legal_reference),
+            verified: Set(text.verified),
+            note: Set(text.note),
+            ..Default::default()
+        }
+        .update(&tx.txn)
+        .await?;
+        tx.commit().await?;
+        super::rows::rule(row)
     }
 }

@@ -13,6 +13,7 @@ use sea_orm::{
 };
 use tracing::instrument;
 
+use super::DraftVisibility;
 use crate::database::WriteTx;
 use crate::entities::{actor, membership};
 use crate::pagination::{Cursor, Page, PageRequest, SortDirection, SortValue, after};
@@ -170,30 +171,59 @@ impl Memberships<'_> {
         include_former: bool,
         page: &PageRequest,
     ) -> Result<Page<Membership>, RepoError> {
+        let column = membership::Column::PartnershipId;
         self.page(
-            membership::Column::PartnershipId,
+            column,
             id.as_uuid(),
             include_former,
+            DraftVisibility::All,
             page,
         )
         .await
     }
 
-    /// A page of an actor's memberships, in the order they were added.
+    /// A page of an actor's memberships, in the order they were added, in the partnerships
+    /// the reader may see.
     #[instrument(name = "repo.memberships.of_actor", skip_all)]
     pub async fn of_actor(
         &self,
         id: ActorId,
         include_former: bool,
+        drafts: DraftVisibility,
         page: &PageRequest,
     ) -> Result<Page<Membership>, RepoError> {
-        self.page(
-            membership::Column::ActorId,
-            id.as_uuid(),
-            include_former,
-            page,
-        )
-        .await
+        let column = membership::Column::ActorId;
+        self.page(column, id.as_uuid(), include_former, drafts, page)
+            .await
+    }
+
+    /// The current membership of `actor` in `partnership`, if any.
+    #[instrument(name = "repo.memberships.current_of", skip_all)]
+    pub async fn current_of(
+        &self,
+        partnership: PartnershipId,
+        actor: ActorId,
+    ) -> Result<Option<Membership>, RepoError> {
+        membership::Entity::find()
+            .filter(membership::Column::PartnershipId.eq(partnership.as_uuid()))
+            .filter(membership::Column::ActorId.eq(actor.as_uuid()))
+            .filter(membership::Column::LeftOn.is_null())
+            .one(self.db.connection())
+            .await?
+            .map(super::rows::membership)
+            .transpose()
+    }
+
+    /// The current LEAD of a partnership, if it has one.
+    #[instrument(name = "repo.memberships.lead_of", skip_all)]
+    pub async fn lead_of(&self, partnership: PartnershipId) -> Result<Option<ActorId>, RepoError> {
+        Ok(membership::Entity::find()
+            .filter(membership::Column::PartnershipId.eq(partnership.as_uuid()))
+            .filter(membership::Column::IsLead.eq(true))
+            .filter(membership::Column::LeftOn.is_null())
+            .one(self.db.connection())
+            .await?
+            .map(|m| ActorId::from_uuid(m.actor_id)))
     }
 
     pub async fn count_of_partnership(
@@ -201,21 +231,24 @@ impl Memberships<'_> {
         id: PartnershipId,
         include_former: bool,
     ) -> Result<u64, RepoError> {
-        self.count(
-            membership::Column::PartnershipId,
-            id.as_uuid(),
-            include_former,
-        )
-        .await
+        let column = membership::Column::PartnershipId;
+        self.count(column, id.as_uuid(), include_former, DraftVisibility::All)
+            .await
     }
 
     pub async fn count_of_actor(
         &self,
         id: ActorId,
         include_former: bool,
+        drafts: DraftVisibility,
     ) -> Result<u64, RepoError> {
-        self.count(membership::Column::ActorId, id.as_uuid(), include_former)
-            .await
+        self.count(
+            membership::Column::ActorId,
+            id.as_uuid(),
+            include_former,
+            drafts,
+        )
+        .await
     }
 
     async fn count(
@@ -223,8 +256,12 @@ impl Memberships<'_> {
         column: membership::Column,
         value: uuid::Uuid,
         include_former: bool,
+        drafts: DraftVisibility,
     ) -> Result<u64, RepoError> {
         let mut query = membership::Entity::find().filter(column.eq(value));
+        if let Some(visible) = drafts.on_column(membership::Column::PartnershipId) {
+            query = query.filter(visible);
+        }
         if !include_former {
             query = query.filter(membership::Column::LeftOn.is_null());
         }
@@ -236,9 +273,13 @@ impl Memberships<'_> {
         column: membership::Column,
         value: uuid::Uuid,
         include_former: bool,
+        drafts: DraftVisibility,
         page: &PageRequest,
     ) -> Result<Page<Membership>, RepoError> {
         let mut query = membership::Entity::find().filter(column.eq(value));
+        if let Some(visible) = drafts.on_column(membership::Column::PartnershipId) {
+            query = query.filter(visible);
+        }
         if !include_former {
             query = query.filter(membership::Column::LeftOn.is_null());
         }

@@ -11,9 +11,9 @@ mod rows;
 
 pub use actors::{ActorFilter, Actors};
 pub use allocations::{AllocationChange, Allocations, NewAllocation};
-pub use funding::Funding;
+pub use funding::{Funding, RuleText};
 pub use memberships::{MembershipChange, Memberships};
-pub use partnerships::{PartnershipFilter, PartnershipOrder, Partnerships};
+pub use partnerships::{DraftVisibility, PartnershipFilter, PartnershipOrder, Partnerships};
 
 use crate::Database;
 

@@ -40,6 +40,60 @@ pub struct PartnershipFilter {
     pub active_on: Option<NaiveDate>,
     /// Case-insensitive substring of the title.
     pub title_contains: Option<String>,
+    /// Which DRAFT partnerships the reader may see.
+    pub drafts: DraftVisibility,
+}
+
+/// Which DRAFT partnerships a reader may see (see `domain::access::can_see_partnership`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DraftVisibility {
+    /// Funders and administrators see every partnership.
+    #[default]
+    All,
+    /// Others see a DRAFT partnership only while this actor is a current member of it.
+    MembersOnly(Option<ActorId>),
+}
+
+impl DraftVisibility {
+    /// The condition on a column holding partnership ids; `None` when everything is visible.
+    pub(crate) fn on_column(self, column: impl ColumnTrait) -> Option<Condition> {
+        let DraftVisibility::MembersOnly(actor) = self else {
+            return None;
+        };
+        let open = Query::select()
+            .column(partnership::Column::Id)
+            .from(partnership::Entity)
+            .and_where(partnership::Column::Status.ne(PartnershipStatus::Draft.code()))
+            .to_owned();
+        let mut cond = Condition::any().add(column.in_subquery(open));
+        if let Some(actor) = actor {
+            cond = cond.add(column.in_subquery(member_of(actor)));
+        }
+        Some(cond)
+    }
+
+    /// The condition on the partnership table itself.
+    fn on_partnership(self) -> Option<Condition> {
+        let DraftVisibility::MembersOnly(actor) = self else {
+            return None;
+        };
+        let mut cond =
+            Condition::any().add(partnership::Column::Status.ne(PartnershipStatus::Draft.code()));
+        if let Some(actor) = actor {
+            cond = cond.add(partnership::Column::Id.in_subquery(member_of(actor)));
+        }
+        Some(cond)
+    }
+}
+
+/// `SELECT partnership_id FROM membership WHERE actor_id = ? AND left_on IS NULL`
+fn member_of(actor: ActorId) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(membership::Column::PartnershipId)
+        .from(membership::Entity)
+        .and_where(membership::Column::ActorId.eq(actor.as_uuid()))
+        .and_where(membership::Column::LeftOn.is_null())
+        .to_owned()
 }
 
 /// The orders a list of partnerships can have; each ends with the id.
@@ -349,6 +403,9 @@ async fn with_themes(
 fn condition(filter: &PartnershipFilter) -> Condition {
     let pid = || Expr::col((partnership::Entity, partnership::Column::Id));
     let mut cond = Condition::all();
+    if let Some(visible) = filter.drafts.on_partnership() {
+        cond = cond.add(visible);
+    }
     if !filter.themes.is_empty() {
         cond = cond.add(Expr::exists(
             Query::select()

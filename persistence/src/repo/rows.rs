@@ -61,6 +61,7 @@ pub(crate) fn actor(row: crate::entities::actor::Model) -> Result<Actor, RepoErr
         id: ActorId::from_uuid(row.id),
         profile: ActorProfile::new(parts).map_err(bad)?,
         parent_id: row.parent_id.map(ActorId::from_uuid),
+        verified: row.verified,
         created_at: row.created_at,
         updated_at: row.updated_at,
     })
