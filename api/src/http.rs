@@ -14,6 +14,7 @@ use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::{Json, Router};
 use persistence::Database;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
     MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
@@ -60,6 +61,8 @@ pub fn router(db: Database, verifier: Arc<Verifier>) -> Router {
         .route("/graphql", get(graphiql).post(graphql))
         .route("/healthz", get(healthz))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // A bug that panics answers 500 to its own request; the process serves on.
+        .layer(CatchPanicLayer::new())
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
                 let request_id = request

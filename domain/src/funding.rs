@@ -98,6 +98,9 @@ pub struct AllocationTerms(AllocationTermsParts);
 
 impl AllocationTerms {
     pub fn new(parts: AllocationTermsParts) -> Result<Self, ValidationError> {
+        if let Some(date) = parts.decision_date {
+            crate::dates::check_date("decisionDate", date)?;
+        }
         if parts.eligible_cost.is_zero() {
             return Err(ValidationError::new(
                 "eligibleCost",

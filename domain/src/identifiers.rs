@@ -115,7 +115,15 @@ impl Website {
         if !url.username().is_empty() || url.password().is_some() {
             return Err(invalid("must not contain credentials"));
         }
-        Ok(Self(url.to_string()))
+        let normalised = url.to_string();
+        // Normalising percent-encodes non-ASCII characters, which lengthens the text.
+        if normalised.len() > 2048 {
+            return Err(ValidationError::new(
+                "website",
+                "must have at most 2048 characters once percent-encoded",
+            ));
+        }
+        Ok(Self(normalised))
     }
 
     pub fn as_str(&self) -> &str {
@@ -221,6 +229,9 @@ mod tests {
             assert_eq!(Website::parse(bad).expect_err(bad).field, "website");
         }
         assert!(Website::parse(&format!("https://e.org/{}", "a".repeat(2048))).is_err());
+        // 1,000 characters that each become six once percent-encoded.
+        let long = Website::parse(&format!("https://e.org/{}", "é".repeat(1000)));
+        assert_eq!(long.expect_err("too long encoded").field, "website");
     }
 
     #[test]

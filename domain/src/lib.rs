@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod actor;
+pub mod dates;
 pub mod error;
 pub mod funding;
 pub mod identifiers;

@@ -95,6 +95,10 @@ pub fn check_membership_dates(
     joined_on: NaiveDate,
     left_on: Option<NaiveDate>,
 ) -> Result<(), ValidationError> {
+    crate::dates::check_date("joinedOn", joined_on)?;
+    if let Some(left) = left_on {
+        crate::dates::check_date("leftOn", left)?;
+    }
     match left_on {
         Some(left) if left < joined_on => Err(ValidationError::new(
             "leftOn",

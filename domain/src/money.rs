@@ -11,6 +11,26 @@ use crate::ValidationError;
 /// far below the limits of `i64` cents, so that sums of millions of rows cannot overflow.
 pub const MAX_EUROS: i64 = 10_000_000_000_000;
 
+/// Parses plain decimal notation exactly as written: digits, optionally a point and more
+/// digits. No sign, exponent, separators or more than 28 significant digits, so nothing is
+/// rounded on the way in.
+pub fn parse_plain_decimal(field: &str, raw: &str) -> Result<Decimal, ValidationError> {
+    let text = raw.trim();
+    let invalid = || ValidationError::new(field, format!("`{raw}` is not a plain decimal number"));
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, "0"));
+    let digits = |s: &str| !s.is_empty() && s.len() <= 28 && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || !digits(fraction) {
+        return Err(invalid());
+    }
+    let value: Decimal = text.parse().map_err(|_| invalid())?;
+    // A value the type had to round is refused: the digits after the point must survive.
+    let kept = value.normalize().scale() as usize;
+    if kept < fraction.trim_end_matches('0').len() {
+        return Err(invalid());
+    }
+    Ok(value)
+}
+
 /// An amount of euros, at least zero, with at most two decimal places.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Euros {
@@ -22,23 +42,15 @@ impl Euros {
 
     /// Parses a decimal string such as `"300000"` or `"19.99"`.
     pub fn parse(field: &str, raw: &str) -> Result<Self, ValidationError> {
-        let text = raw.trim();
-        let not_amount = || {
+        if raw.trim().starts_with('-') && parse_plain_decimal(field, &raw.trim()[1..]).is_ok() {
+            return Err(ValidationError::new(field, "must not be negative"));
+        }
+        let value = parse_plain_decimal(field, raw).map_err(|_| {
             ValidationError::new(
                 field,
                 format!("`{raw}` is not an amount of euros (a decimal such as 1250.50)"),
             )
-        };
-        // Plain decimal notation only: no exponent, no sign, no thousands separators.
-        let (whole, fraction) = text.split_once('.').unwrap_or((text, "0"));
-        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-        if !digits(whole) || !digits(fraction) {
-            if text.starts_with('-') && text[1..].parse::<Decimal>().is_ok() {
-                return Err(ValidationError::new(field, "must not be negative"));
-            }
-            return Err(not_amount());
-        }
-        let value: Decimal = text.parse().map_err(|_| not_amount())?;
+        })?;
         Self::from_decimal(field, value)
     }
 
@@ -118,6 +130,21 @@ impl Rate {
             })
     }
 
+    /// Parses a fraction such as `"0.85"` or `"0.7500"` (at most four decimals).
+    pub fn parse_fraction(field: &str, raw: &str) -> Result<Self, ValidationError> {
+        let value = parse_plain_decimal(field, raw)?;
+        let bp = value * Decimal::from(10_000);
+        if !bp.fract().is_zero() {
+            return Err(ValidationError::new(
+                field,
+                "must have at most four decimals",
+            ));
+        }
+        let bp = i64::try_from(bp.trunc())
+            .map_err(|_| ValidationError::new(field, "is out of range"))?;
+        Self::from_basis_points(bp).map_err(|e| e.for_field(field))
+    }
+
     pub const fn basis_points(&self) -> u16 {
         self.basis_points
     }
@@ -176,6 +203,38 @@ mod tests {
             assert_eq!(err.field, "eligibleCost");
         }
         assert!(Euros::from_cents(-1).is_none());
+    }
+
+    #[test]
+    fn plain_decimals_are_taken_exactly_as_written() {
+        for bad in [
+            "1e3",
+            "+5",
+            "1_000",
+            "1,5",
+            " ",
+            "75.00000000000000000000000000001",
+            ".5",
+            "5.",
+        ] {
+            assert!(parse_plain_decimal("x", bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            parse_plain_decimal("x", "0075.50").map(|d| d.to_string()),
+            Ok("75.50".into())
+        );
+        assert_eq!(
+            Rate::parse_fraction("maxRate", "0.85").map(|r| r.basis_points()),
+            Ok(8500)
+        );
+        assert!(Rate::parse_fraction("maxRate", "0.85001").is_err());
+        assert!(Rate::parse_fraction("maxRate", "1.0001").is_err());
+        assert_eq!(
+            Rate::parse_fraction("maxRate", "1.5")
+                .expect_err("over")
+                .field,
+            "maxRate"
+        );
     }
 
     #[test]

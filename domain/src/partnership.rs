@@ -129,6 +129,10 @@ pub struct PartnershipDetails(PartnershipDetailsParts);
 
 impl PartnershipDetails {
     pub fn new(parts: PartnershipDetailsParts) -> Result<Self, ValidationError> {
+        crate::dates::check_date("startDate", parts.start_date)?;
+        if let Some(end) = parts.end_date {
+            crate::dates::check_date("endDate", end)?;
+        }
         if let Some(end) = parts.end_date
             && end < parts.start_date
         {

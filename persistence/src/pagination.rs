@@ -3,7 +3,7 @@
 //! (no OFFSET).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::{Condition, Expr, ExprTrait, SimpleExpr};
+use sea_orm::sea_query::{Condition, SimpleExpr};
 use sea_orm::{ColumnTrait, Value};
 use uuid::Uuid;
 
@@ -25,16 +25,26 @@ pub enum SortValue {
     Time(DateTime<Utc>),
 }
 
-/// Where a page ends: the sort value and id of its last row.
+/// Where a page ends: the list and order it belongs to, and the sort value and id of its
+/// last row. A cursor is only accepted by the list and order that issued it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
+    pub order: String,
     pub sort: SortValue,
     pub id: Uuid,
 }
 
+/// The name of a list in one order and direction (`partnerships.title.desc`).
+pub(crate) fn order_key(list: &str, direction: SortDirection) -> String {
+    match direction {
+        SortDirection::Asc => format!("{list}.asc"),
+        SortDirection::Desc => format!("{list}.desc"),
+    }
+}
+
 impl Cursor {
-    /// A compact text form (`<tag><value>|<uuid>`); the API wraps it so clients see it as
-    /// opaque.
+    /// A compact text form (`<order>~<tag><value>|<uuid>`); the API wraps it so clients see
+    /// it as opaque.
     pub fn encode(&self) -> String {
         let sort = match &self.sort {
             SortValue::None => "n".to_owned(),
@@ -42,11 +52,12 @@ impl Cursor {
             SortValue::Date(d) => format!("d{d}"),
             SortValue::Time(t) => format!("m{}", t.timestamp_micros()),
         };
-        format!("{sort}|{}", self.id.simple())
+        format!("{}~{sort}|{}", self.order, self.id.simple())
     }
 
     pub fn decode(text: &str) -> Option<Self> {
-        let (sort, id) = text.rsplit_once('|')?;
+        let (order, rest) = text.split_once('~')?;
+        let (sort, id) = rest.rsplit_once('|')?;
         let id = Uuid::try_parse(id).ok()?;
         let mut chars = sort.chars();
         let tag = chars.next()?;
@@ -58,7 +69,11 @@ impl Cursor {
             'm' => SortValue::Time(DateTime::from_timestamp_micros(rest.parse().ok()?)?),
             _ => return None,
         };
-        Some(Self { sort, id })
+        Some(Self {
+            order: order.to_owned(),
+            sort,
+            id,
+        })
     }
 }
 
@@ -115,15 +130,27 @@ fn sort_value(value: &SortValue) -> Option<Value> {
     }
 }
 
-/// The condition "after `cursor`" for rows ordered by `(sort, id)` in `direction`, or by `id`
-/// alone when `sort` is `None`. A cursor whose sort value does not fit the order matches
-/// nothing rather than a wrong page.
+/// The condition "after `cursor`" for rows of the list `order` (see [`order_key`]) ordered
+/// by `(sort, id)` in `direction`, or by `id` alone when `sort` is `None`; `kind` is a sort
+/// value of the column's type (its content is ignored). A cursor issued by another list or
+/// order is refused as bad input.
 pub(crate) fn after<C: ColumnTrait>(
+    order: &str,
+    kind: SortValue,
     sort: Option<C>,
     id: C,
     cursor: &Cursor,
     direction: SortDirection,
-) -> Condition {
+) -> Result<Condition, crate::RepoError> {
+    let foreign = || {
+        crate::RepoError::Invalid(domain::ValidationError::new(
+            "after",
+            "is not a cursor returned by this list in this order",
+        ))
+    };
+    if cursor.order != order {
+        return Err(foreign());
+    }
     let beyond = |col: C, v: Value| -> SimpleExpr {
         match direction {
             SortDirection::Asc => col.gt(v),
@@ -131,12 +158,15 @@ pub(crate) fn after<C: ColumnTrait>(
         }
     };
     let id_value: Value = cursor.id.into();
+    // The sort value must be of the column's kind: a forged cursor never reaches SQL as a
+    // comparison of a date with text.
+    let fits = std::mem::discriminant(&cursor.sort) == std::mem::discriminant(&kind);
     match (sort, sort_value(&cursor.sort)) {
-        (None, None) => Condition::all().add(beyond(id, id_value)),
-        (Some(col), Some(v)) => Condition::any()
+        (None, None) => Ok(Condition::all().add(beyond(id, id_value))),
+        (Some(col), Some(v)) if fits => Ok(Condition::any()
             .add(beyond(col, v.clone()))
-            .add(Condition::all().add(col.eq(v)).add(beyond(id, id_value))),
-        _ => Condition::all().add(Expr::val(1).eq(0)),
+            .add(Condition::all().add(col.eq(v)).add(beyond(id, id_value)))),
+        _ => Err(foreign()),
     }
 }
 
@@ -154,7 +184,11 @@ mod tests {
             SortValue::Date("2020-01-01".parse().expect("date")),
             SortValue::Time(at),
         ] {
-            let cursor = Cursor { sort, id };
+            let cursor = Cursor {
+                order: "partnerships.title.asc".into(),
+                sort,
+                id,
+            };
             assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
         }
     }
@@ -165,8 +199,9 @@ mod tests {
             "",
             "x|",
             "t|not-a-uuid",
-            "dnot-a-date|0195a2b0000070008000000000000001",
-            "nx|0195a2b0000070008000000000000001",
+            "a~dnot-a-date|0195a2b0000070008000000000000001",
+            "t|0195a2b0000070008000000000000001",
+            "a~nx|0195a2b0000070008000000000000001",
         ] {
             assert_eq!(Cursor::decode(bad), None, "{bad}");
         }

@@ -603,6 +603,11 @@ async fn bad_input_gets_its_documented_error_and_changes_nothing(app: &TestApp) 
         ),
     ];
     for (variables, code, field) in cases {
+        if code.is_empty() {
+            // Accepted: 300 characters that grow when lower-cased still fit.
+            app.ok(CREATE_ACTOR, variables).await;
+            continue;
+        }
         expect_refused(app, CREATE_ACTOR, variables, code, Some(field)).await;
     }
 

@@ -247,9 +247,10 @@ impl ActorFilterInput {
 
 pub(crate) fn parse_nuts_prefix(raw: &str) -> ApiResult<String> {
     let prefix = raw.trim().to_ascii_uppercase();
-    let ok = (2..=5).contains(&prefix.len())
-        && prefix[..2].bytes().all(|b| b.is_ascii_uppercase())
-        && prefix.bytes().all(|b| b.is_ascii_alphanumeric());
+    let bytes = prefix.as_bytes();
+    let ok = (2..=5).contains(&bytes.len())
+        && bytes.iter().all(u8::is_ascii_alphanumeric)
+        && bytes[..2].iter().all(u8::is_ascii_uppercase);
     if ok {
         Ok(prefix)
     } else {

@@ -130,6 +130,7 @@ mod tests {
     #[test]
     fn cursors_are_opaque_and_checked() {
         let cursor = Cursor {
+            order: "actors.name.asc".into(),
             sort: persistence::SortValue::Text("bilbao".into()),
             id: uuid::Uuid::now_v7(),
         };

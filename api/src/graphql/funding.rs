@@ -118,7 +118,7 @@ impl CeilingRule {
 
     /// The ceiling as a fraction (`"0.7500"` for 75%).
     async fn max_rate(&self) -> Decimal {
-        Decimal(self.0.max_rate.to_decimal())
+        self.0.max_rate.to_decimal().into()
     }
 
     async fn legal_reference(&self) -> &str {
@@ -175,18 +175,18 @@ impl Allocation {
 
     /// Total eligible cost in euros, two decimals (`"400000.00"`).
     async fn eligible_cost(&self) -> Decimal {
-        Decimal(self.0.eligible_cost.to_decimal())
+        self.0.eligible_cost.to_decimal().into()
     }
 
     /// EU contribution in euros, two decimals.
     async fn eu_contribution(&self) -> Decimal {
-        Decimal(self.0.eu_contribution.to_decimal())
+        self.0.eu_contribution.to_decimal().into()
     }
 
     /// EU contribution / eligible cost, rounded half-even to four decimals (`"0.7500"`).
     /// Rules compare the exact amounts, not this rounded figure.
     async fn co_financing_rate(&self) -> Decimal {
-        Decimal(self.0.co_financing_rate())
+        self.0.co_financing_rate().into()
     }
 
     async fn status(&self) -> AllocationStatus {
@@ -232,9 +232,21 @@ impl FundingQuery {
         ctx: &Context<'_>,
         code: String,
     ) -> async_graphql::Result<Option<FundingStream>> {
+        let code = code.trim();
+        let valid = (1..=32).contains(&code.len())
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+        if !valid {
+            return Err(ApiError::bad_input(
+                "code",
+                "is a stream code: upper-case letters, digits and _ (AMIF, ESF_PLUS, ERDF)",
+            )
+            .into());
+        }
         let stream = db(ctx)?
             .funding()
-            .stream_by_code(code.trim())
+            .stream_by_code(code)
             .await
             .map_err(ApiError::from)?;
         Ok(stream.map(FundingStream))
@@ -294,7 +306,7 @@ pub struct AllocationPayload {
 }
 
 fn euros(field: &str, value: &Decimal) -> ApiResult<Euros> {
-    Ok(Euros::parse(field, &value.text())?)
+    Ok(Euros::parse(field, value.text())?)
 }
 
 fn reference(raw: Option<String>) -> ApiResult<Option<String>> {
@@ -353,16 +365,7 @@ pub struct CeilingRulePayload {
 }
 
 fn rate(value: &Decimal) -> ApiResult<Rate> {
-    let bp = value.0 * rust_decimal::Decimal::from(10_000);
-    if !bp.fract().is_zero() {
-        return Err(ApiError::bad_input(
-            "maxRate",
-            "must have at most four decimals",
-        ));
-    }
-    let bp =
-        i64::try_from(bp).map_err(|_| ApiError::bad_input("maxRate", "must be between 0 and 1"))?;
-    Ok(Rate::from_basis_points(bp)?)
+    Ok(Rate::parse_fraction("maxRate", value.text())?)
 }
 
 fn rule_text(field: &str, raw: &str, max: usize) -> ApiResult<String> {

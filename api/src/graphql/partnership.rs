@@ -242,7 +242,10 @@ impl PartnershipFilterInput {
                         .map(StreamId::from_uuid)
                 })
                 .transpose()?,
-            active_on: self.active_on,
+            active_on: self
+                .active_on
+                .map(|d| domain::dates::check_date("activeOn", d))
+                .transpose()?,
             title_contains: self
                 .title_contains
                 .map(|t| domain::text::single_line("titleContains", &t, 1, 100))

@@ -1,11 +1,12 @@
 //! The `Decimal` scalar: exact decimals (money, rates) cross GraphQL as strings, never as JSON
-//! numbers, which most clients parse into floating point.
+//! numbers, which most clients parse into floating point. Input text is kept exactly as sent
+//! and parsed only by the domain's strict parsers, which name the field at fault.
 
 use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
 
 /// An exact decimal number written as a string, such as `"300000.00"` or `"0.7500"`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decimal(pub rust_decimal::Decimal);
+pub struct Decimal(String);
 
 #[Scalar(
     name = "Decimal",
@@ -13,14 +14,11 @@ pub struct Decimal(pub rust_decimal::Decimal);
 )]
 impl ScalarType for Decimal {
     fn parse(value: Value) -> InputValueResult<Self> {
-        match &value {
-            // The domain parsers check the digits; here only the JSON type is checked, so that
-            // a float never enters.
-            Value::String(s) => s
-                .trim()
-                .parse::<rust_decimal::Decimal>()
-                .map(Self)
-                .map_err(|_| InputValueError::custom(format!("`{s}` is not a decimal number"))),
+        match value {
+            Value::String(s) if s.len() <= 64 => Ok(Self(s)),
+            Value::String(_) => Err(InputValueError::custom(
+                "a decimal has at most 64 characters",
+            )),
             _ => Err(InputValueError::custom(
                 "decimals are written as strings, such as \"1250.50\", never as JSON numbers",
             )),
@@ -28,13 +26,19 @@ impl ScalarType for Decimal {
     }
 
     fn to_value(&self) -> Value {
-        Value::String(self.0.to_string())
+        Value::String(self.0.clone())
     }
 }
 
-/// The raw text of a `Decimal` input, for the domain parsers that need to see the digits.
 impl Decimal {
-    pub fn text(&self) -> String {
-        self.0.to_string()
+    /// The text as the client sent it.
+    pub fn text(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<rust_decimal::Decimal> for Decimal {
+    fn from(value: rust_decimal::Decimal) -> Self {
+        Self(value.to_string())
     }
 }

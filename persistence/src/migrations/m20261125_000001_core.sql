@@ -6,7 +6,7 @@ CREATE TABLE actor (
     id            {uuid}        NOT NULL PRIMARY KEY,
     kind          VARCHAR(32)   NOT NULL,
     name          VARCHAR(300)  NOT NULL,
-    name_folded   VARCHAR(300)  NOT NULL,
+    name_folded   TEXT          NOT NULL,
     country       CHAR(2)       NOT NULL,
     nuts_code     VARCHAR(5),
     nuts_version  INTEGER,
@@ -40,7 +40,7 @@ CREATE INDEX ix_actor_parent ON actor (parent_id);
 CREATE TABLE partnership (
     id                {uuid}        NOT NULL PRIMARY KEY,
     title             VARCHAR(300)  NOT NULL,
-    title_folded      VARCHAR(300)  NOT NULL,
+    title_folded      TEXT          NOT NULL,
     description       TEXT          NOT NULL,
     kind              VARCHAR(40)   NOT NULL,
     governance_levels VARCHAR(64)   NOT NULL,

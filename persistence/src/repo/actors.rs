@@ -14,7 +14,7 @@ use tracing::instrument;
 
 use crate::database::WriteTx;
 use crate::entities::actor;
-use crate::pagination::{Cursor, Page, PageRequest, SortDirection, SortValue, after};
+use crate::pagination::{Cursor, Page, PageRequest, SortDirection, SortValue, after, order_key};
 use crate::{Backend, Database, RepoError};
 
 /// The deepest hierarchy walked: far more levels than any government has, and a bound that
@@ -51,6 +51,7 @@ impl Actors<'_> {
         let tx = self.db.begin_write().await?;
         let id = ActorId::generate();
         if let Some(parent_id) = parent_id {
+            hierarchy_lock(&tx).await?;
             check_hierarchy(&tx, id, &profile, parent_id).await?;
         }
         let now = super::now();
@@ -85,14 +86,8 @@ impl Actors<'_> {
             )
             .into());
         }
+        hierarchy_lock(&tx).await?;
         if let Some(parent_id) = parent_id {
-            if tx.backend == Backend::Postgres {
-                // Two concurrent re-parentings could each pass the cycle check and together
-                // form a cycle: hierarchy changes take turns.
-                tx.txn
-                    .execute_unprepared("SELECT pg_advisory_xact_lock(7301001)")
-                    .await?;
-            }
             check_hierarchy(&tx, id, &profile, parent_id).await?;
         }
         let country = profile.parts().country.as_str().to_owned();
@@ -176,13 +171,16 @@ impl Actors<'_> {
         page: &PageRequest,
     ) -> Result<Page<Actor>, RepoError> {
         let mut query = actor::Entity::find().filter(condition(filter));
+        let key = order_key("actors.name", page.direction);
         if let Some(cursor) = &page.after {
             query = query.filter(after(
+                &key,
+                SortValue::Text(String::new()),
                 Some(actor::Column::NameFolded),
                 actor::Column::Id,
                 cursor,
                 page.direction,
-            ));
+            )?);
         }
         let order = match page.direction {
             SortDirection::Asc => sea_orm::Order::Asc,
@@ -195,6 +193,7 @@ impl Actors<'_> {
             .all(self.db.connection())
             .await?;
         let page = Page::from_rows(rows, page.first, |row| Cursor {
+            order: key.clone(),
             sort: SortValue::Text(row.name_folded.clone()),
             id: row.id,
         });
@@ -280,7 +279,15 @@ fn active_model(profile: &ActorProfile, parent_id: Option<ActorId>) -> actor::Ac
 async fn ancestors(conn: &impl ConnectionTrait, id: ActorId) -> Result<Vec<ActorId>, RepoError> {
     let mut chain = Vec::new();
     let mut next = id;
-    for _ in 0..MAX_DEPTH {
+    loop {
+        if chain.len() >= MAX_DEPTH {
+            // Refuse rather than stop looking: a cycle could hide beyond the limit.
+            return Err(ValidationError::new(
+                "parentId",
+                format!("the hierarchy would be deeper than {MAX_DEPTH} levels"),
+            )
+            .into());
+        }
         let parent = actor::Entity::find_by_id(next.as_uuid())
             .select_only()
             .column(actor::Column::ParentId)
@@ -301,6 +308,18 @@ async fn ancestors(conn: &impl ConnectionTrait, id: ActorId) -> Result<Vec<Actor
         }
     }
     Ok(chain)
+}
+
+/// On PostgreSQL, hierarchy changes take turns: two concurrent re-parentings could each pass
+/// the cycle check and together form a cycle, and a child created while its parent moves
+/// country could end up across a border. (SQLite's writer lock already serialises them.)
+async fn hierarchy_lock(tx: &WriteTx) -> Result<(), RepoError> {
+    if tx.backend == Backend::Postgres {
+        tx.txn
+            .execute_unprepared("SELECT pg_advisory_xact_lock(7301001)")
+            .await?;
+    }
+    Ok(())
 }
 
 async fn check_hierarchy(

@@ -16,9 +16,10 @@ use sea_orm::{
 use tracing::instrument;
 
 use super::DraftVisibility;
+use crate::database::WriteTx;
 use crate::entities::{allocation, ceiling_rule, funding_stream, partnership};
-use crate::pagination::{Cursor, Page, PageRequest, SortDirection, SortValue, after};
-use crate::{Database, RepoError};
+use crate::pagination::{Cursor, Page, PageRequest, SortDirection, SortValue, after, order_key};
+use crate::{Backend, Database, RepoError};
 
 /// A new allocation: always REQUESTED at first.
 #[derive(Debug, Clone)]
@@ -99,7 +100,7 @@ impl Allocations<'_> {
         change: AllocationChange,
     ) -> Result<Allocation, RepoError> {
         let tx = self.db.begin_write().await?;
-        let current = self.load(&tx.txn, id).await?;
+        let current = load_locked(&tx, id).await?;
         if current.status != AllocationStatus::Requested {
             return Err(RepoError::conflict(
                 "id",
@@ -148,7 +149,7 @@ impl Allocations<'_> {
         decision_date: Option<NaiveDate>,
     ) -> Result<Allocation, RepoError> {
         let tx = self.db.begin_write().await?;
-        let current = self.load(&tx.txn, id).await?;
+        let current = load_locked(&tx, id).await?;
         let next = current.status.transition(next)?;
         let rule = rule_by_id(&tx.txn, current.ceiling_rule_id.as_uuid()).await?;
         let decision_date = decision_date.or(current.decision_date);
@@ -259,8 +260,16 @@ impl Allocations<'_> {
         if let Some(visible) = drafts.on_column(allocation::Column::PartnershipId) {
             query = query.filter(visible);
         }
+        let key = order_key("allocations.created", page.direction);
         if let Some(cursor) = &page.after {
-            query = query.filter(after(None, allocation::Column::Id, cursor, page.direction));
+            query = query.filter(after(
+                &key,
+                SortValue::None,
+                None,
+                allocation::Column::Id,
+                cursor,
+                page.direction,
+            )?);
         }
         let order = match page.direction {
             SortDirection::Asc => sea_orm::Order::Asc,
@@ -275,6 +284,7 @@ impl Allocations<'_> {
             .map(super::rows::allocation)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_rows(rows, page.first, |a| Cursor {
+            order: key.clone(),
             sort: SortValue::None,
             id: a.id.as_uuid(),
         }))
@@ -291,6 +301,20 @@ impl Allocations<'_> {
             .ok_or_else(|| RepoError::not_found("allocation", id))?;
         super::rows::allocation(row)
     }
+}
+
+/// Reads an allocation in a write transaction, locking its row on PostgreSQL so concurrent
+/// changes of one allocation take turns (an award and a cancellation cannot both win).
+async fn load_locked(tx: &WriteTx, id: AllocationId) -> Result<Allocation, RepoError> {
+    let mut query = allocation::Entity::find_by_id(id.as_uuid());
+    if tx.backend == Backend::Postgres {
+        query = query.lock_exclusive();
+    }
+    let row = query
+        .one(&tx.txn)
+        .await?
+        .ok_or_else(|| RepoError::not_found("allocation", id))?;
+    super::rows::allocation(row)
 }
 
 async fn rule_by_id(conn: &impl ConnectionTrait, id: uuid::Uuid) -> Result<CeilingRule, RepoError> {

@@ -16,7 +16,7 @@ use tracing::instrument;
 use super::DraftVisibility;
 use crate::database::WriteTx;
 use crate::entities::{actor, membership};
-use crate::pagination::{Cursor, Page, PageRequest, SortDirection, SortValue, after};
+use crate::pagination::{Cursor, Page, PageRequest, SortDirection, SortValue, after, order_key};
 use crate::{Database, RepoError};
 
 /// A change to one membership; `None` leaves a field as it is.
@@ -41,6 +41,7 @@ impl Memberships<'_> {
         roles: RoleSet,
         joined_on: NaiveDate,
     ) -> Result<Membership, RepoError> {
+        check_membership_dates(joined_on, None)?;
         let tx = self.db.begin_write().await?;
         let (kind, status) = open_partnership(&tx, partnership_id).await?;
         if actor::Entity::find_by_id(actor_id.as_uuid())
@@ -283,8 +284,16 @@ impl Memberships<'_> {
         if !include_former {
             query = query.filter(membership::Column::LeftOn.is_null());
         }
+        let key = order_key("memberships.added", page.direction);
         if let Some(cursor) = &page.after {
-            query = query.filter(after(None, membership::Column::Id, cursor, page.direction));
+            query = query.filter(after(
+                &key,
+                SortValue::None,
+                None,
+                membership::Column::Id,
+                cursor,
+                page.direction,
+            )?);
         }
         let order = match page.direction {
             SortDirection::Asc => sea_orm::Order::Asc,
@@ -299,6 +308,7 @@ impl Memberships<'_> {
             .map(super::rows::membership)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_rows(rows, page.first, |m| Cursor {
+            order: key.clone(),
             sort: SortValue::None,
             id: m.id.as_uuid(),
         }))

@@ -20,7 +20,7 @@ use tracing::instrument;
 use uuid::Uuid;
 
 use crate::entities::{actor, allocation, membership, partnership, partnership_theme};
-use crate::pagination::{Cursor, Page, PageRequest, SortDirection, SortValue, after};
+use crate::pagination::{Cursor, Page, PageRequest, SortDirection, SortValue, after, order_key};
 use crate::{Backend, Database, RepoError};
 
 /// Which partnerships to list. Empty lists mean "any"; several values of one list mean "any
@@ -123,6 +123,7 @@ impl Partnerships<'_> {
         if !lead_roles.contains(domain::membership::Role::Lead) {
             return Err(ValidationError::new("leadRoles", "must include LEAD").into());
         }
+        domain::membership::check_membership_dates(joined_on, None)?;
         let tx = self.db.begin_write().await?;
         let lead_exists = actor::Entity::find_by_id(lead.as_uuid())
             .count(&tx.txn)
@@ -266,18 +267,33 @@ impl Partnerships<'_> {
         page: &PageRequest,
     ) -> Result<Page<Partnership>, RepoError> {
         let mut query = partnership::Entity::find().filter(condition(filter));
-        let sort_column = match order {
-            PartnershipOrder::Title => partnership::Column::TitleFolded,
-            PartnershipOrder::StartDate => partnership::Column::StartDate,
-            PartnershipOrder::Created => partnership::Column::CreatedAt,
+        let (sort_column, name, kind) = match order {
+            PartnershipOrder::Title => (
+                partnership::Column::TitleFolded,
+                "partnerships.title",
+                SortValue::Text(String::new()),
+            ),
+            PartnershipOrder::StartDate => (
+                partnership::Column::StartDate,
+                "partnerships.start_date",
+                SortValue::Date(NaiveDate::MIN),
+            ),
+            PartnershipOrder::Created => (
+                partnership::Column::CreatedAt,
+                "partnerships.created",
+                SortValue::Time(chrono::DateTime::UNIX_EPOCH),
+            ),
         };
+        let key = order_key(name, page.direction);
         if let Some(cursor) = &page.after {
             query = query.filter(after(
+                &key,
+                kind,
                 Some(sort_column),
                 partnership::Column::Id,
                 cursor,
                 page.direction,
-            ));
+            )?);
         }
         let direction = match page.direction {
             SortDirection::Asc => sea_orm::Order::Asc,
@@ -290,6 +306,7 @@ impl Partnerships<'_> {
             .all(self.db.connection())
             .await?;
         let page = Page::from_rows(rows, page.first, |row| Cursor {
+            order: key.clone(),
             sort: match order {
                 PartnershipOrder::Title => SortValue::Text(row.title_folded.clone()),
                 PartnershipOrder::StartDate => SortValue::Date(row.start_date),
