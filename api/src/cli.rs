@@ -222,10 +222,18 @@ async fn run(cli: Cli) -> Result<(), String> {
             let secret = config.secret.ok_or(
                 "registry token signs with REGISTRY_JWT_SECRET (or the development secret with --dev)",
             )?;
-            if domain::access::Role::from_code(&role).is_none() {
-                return Err(format!(
-                    "--role: `{role}` is not one of city, region, ngo, funder, admin"
-                ));
+            match domain::access::Role::from_code(&role) {
+                None => {
+                    return Err(format!(
+                        "--role: `{role}` is not one of city, region, ngo, funder, admin"
+                    ));
+                }
+                Some(r) if r != domain::access::Role::Admin && actor.is_none() => {
+                    return Err(format!(
+                        "--actor is required for the role `{role}`: the actor's id as the API shows it"
+                    ));
+                }
+                Some(_) => {}
             }
             let token = crate::auth::mint(
                 secret.expose(),

@@ -25,8 +25,13 @@ pub struct TestDatabase {
 
 #[derive(Debug)]
 enum Cleanup {
+    /// Another value owns the database; this one only points at it.
+    None,
     Directory(PathBuf),
-    PostgresDatabase { admin_url: String, name: String },
+    PostgresDatabase {
+        admin_url: String,
+        name: String,
+    },
 }
 
 impl TestDatabase {
@@ -76,6 +81,15 @@ impl TestDatabase {
         })
     }
 
+    /// A second handle on a database another `TestDatabase` owns (and will drop), for a
+    /// second server over the same data.
+    pub fn reuse(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            cleanup: Cleanup::None,
+        }
+    }
+
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -96,6 +110,7 @@ impl TestDatabase {
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         match &self.cleanup {
+            Cleanup::None => {}
             Cleanup::Directory(dir) => {
                 let _ = std::fs::remove_dir_all(dir);
             }

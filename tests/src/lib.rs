@@ -119,6 +119,14 @@ impl TestApp {
         }
     }
 
+    /// The URL of the database under this server.
+    pub fn db_url(&self) -> String {
+        match &self.test_db {
+            Some(db) => db.url().to_owned(),
+            None => panic!("the test database was already taken"),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }

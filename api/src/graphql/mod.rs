@@ -110,8 +110,59 @@ async fn load_node(ctx: &Context<'_>, id: &ID, field: &str) -> ApiResult<Option<
     })
 }
 
+/// The role a token grants.
+#[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "domain::access::Role")]
+pub enum AccessRole {
+    City,
+    Region,
+    Ngo,
+    Funder,
+    Admin,
+}
+
+/// Who the request acts for, as established from its token.
+pub struct Viewer(Principal);
+
+#[Object]
+impl Viewer {
+    /// The token's `sub` claim.
+    async fn subject(&self) -> &str {
+        &self.0.subject
+    }
+
+    async fn role(&self) -> AccessRole {
+        self.0.role.into()
+    }
+
+    /// The actor the token speaks for; null for an administrator without one.
+    async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Actor>> {
+        match self.0.actor_id {
+            Some(id) => Ok(load(ctx, id).await?.map(Actor)),
+            None => Ok(None),
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct ViewerQuery;
+
+#[Object]
+impl ViewerQuery {
+    /// The identity of this request.
+    async fn viewer(&self, ctx: &Context<'_>) -> async_graphql::Result<Viewer> {
+        Ok(Viewer(principal(ctx)?.clone()))
+    }
+}
+
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(NodeQuery, ActorQuery, PartnershipQuery, FundingQuery);
+pub struct QueryRoot(
+    NodeQuery,
+    ViewerQuery,
+    ActorQuery,
+    PartnershipQuery,
+    FundingQuery,
+);
 
 #[derive(MergedObject, Default)]
 pub struct MutationRoot(ActorMutation, PartnershipMutation, FundingMutation);
