@@ -17,16 +17,18 @@ pub enum NodeType {
     FundingStream,
     CeilingRule,
     Allocation,
+    Programme,
 }
 
 impl NodeType {
-    const ALL: [Self; 6] = [
+    const ALL: [Self; 7] = [
         Self::Actor,
         Self::Partnership,
         Self::Membership,
         Self::FundingStream,
         Self::CeilingRule,
         Self::Allocation,
+        Self::Programme,
     ];
 
     pub fn name(self) -> &'static str {
@@ -37,6 +39,7 @@ impl NodeType {
             Self::FundingStream => "FundingStream",
             Self::CeilingRule => "CeilingRule",
             Self::Allocation => "Allocation",
+            Self::Programme => "Programme",
         }
     }
 }

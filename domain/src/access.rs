@@ -218,6 +218,26 @@ pub fn can_manage_allocation(principal: &Principal, stream_managers: &[ActorId])
     )
 }
 
+/// Creating or changing a programme: funders managing its stream, administrators.
+pub fn can_manage_programme(principal: &Principal, stream_managers: &[ActorId]) -> Right {
+    let manages = principal.role == Role::Funder
+        && principal
+            .actor_id
+            .is_some_and(|a| stream_managers.contains(&a));
+    grant(
+        principal.is_admin() || manages,
+        "managing a programme needs the funder role for an actor that manages its funding stream, or the administrator role",
+    )
+}
+
+/// Reading the audit findings: funders and administrators.
+pub fn can_audit(principal: &Principal) -> Right {
+    grant(
+        matches!(principal.role, Role::Funder | Role::Admin),
+        "reading audit findings needs the funder or administrator role",
+    )
+}
+
 /// Changing funding streams, their managers and their ceiling rules: administrators only.
 pub fn can_manage_funding_rules(principal: &Principal) -> Right {
     grant(

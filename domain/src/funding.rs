@@ -8,9 +8,12 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::ValidationError;
-use crate::ids::{AllocationId, CeilingRuleId, PartnershipId, StreamId};
-use crate::money::{Euros, Rate, share};
+use crate::ids::{
+    ActorId, AllocationId, CeilingRuleId, PartnershipId, PaymentId, ProgrammeId, StreamId,
+};
+use crate::money::{Euros, Rate, cents_to_decimal, share};
 use crate::partnership::code_enum;
+use crate::territory::{CountryCode, NutsRegion};
 
 /// A ceiling case name, such as `STANDARD` or `LESS_DEVELOPED_REGION`: upper-case letters,
 /// digits and underscores, 1 to 64 characters.
@@ -47,18 +50,32 @@ code_enum!(
     AllocationStatus {
         Requested = "REQUESTED",
         Awarded = "AWARDED",
+        Closed = "CLOSED",
+        Rejected = "REJECTED",
         Cancelled = "CANCELLED",
     }
 );
 
 impl AllocationStatus {
-    /// REQUESTED -> AWARDED; REQUESTED or AWARDED -> CANCELLED.
+    /// REQUESTED -> AWARDED -> CLOSED; REQUESTED -> REJECTED; REQUESTED or AWARDED ->
+    /// CANCELLED.
     pub fn can_become(self, next: Self) -> bool {
         use AllocationStatus::*;
         matches!(
             (self, next),
-            (Requested, Awarded) | (Requested | Awarded, Cancelled)
+            (Requested, Awarded | Rejected) | (Awarded, Closed) | (Requested | Awarded, Cancelled)
         )
+    }
+
+    /// AWARDED and CLOSED allocations hold money: they count against the programme's
+    /// envelope and may receive payments.
+    pub fn holds_award(self) -> bool {
+        matches!(self, Self::Awarded | Self::Closed)
+    }
+
+    /// Whether the budget may still be revised.
+    pub fn budget_is_open(self) -> bool {
+        matches!(self, Self::Requested | Self::Awarded)
     }
 
     pub fn transition(self, next: Self) -> Result<Self, ValidationError> {
@@ -68,7 +85,7 @@ impl AllocationStatus {
             Err(ValidationError::new(
                 "status",
                 format!(
-                    "a {} allocation cannot become {} (allowed: REQUESTED to AWARDED, REQUESTED or AWARDED to CANCELLED)",
+                    "a {} allocation cannot become {} (allowed: REQUESTED to AWARDED or REJECTED, AWARDED to CLOSED, REQUESTED or AWARDED to CANCELLED)",
                     self.code(),
                     next.code()
                 ),
@@ -82,6 +99,8 @@ impl AllocationStatus {
 pub struct AllocationTermsParts {
     pub eligible_cost: Euros,
     pub eu_contribution: Euros,
+    /// The national, regional or beneficiary's own contribution.
+    pub national_contribution: Euros,
     pub ceiling_case: CeilingCase,
     /// The ceiling of the claimed case, read from its rule row.
     pub ceiling: Rate,
@@ -107,6 +126,17 @@ impl AllocationTerms {
                 "must be greater than zero",
             ));
         }
+        if parts.eu_contribution.cents() + parts.national_contribution.cents()
+            > parts.eligible_cost.cents()
+        {
+            return Err(ValidationError::new(
+                "nationalContribution",
+                format!(
+                    "the EU contribution {} and the national contribution {} together exceed the eligible cost {}",
+                    parts.eu_contribution, parts.national_contribution, parts.eligible_cost
+                ),
+            ));
+        }
         if !parts
             .ceiling
             .allows(parts.eu_contribution, parts.eligible_cost)
@@ -126,10 +156,13 @@ impl AllocationTerms {
             ));
         }
         match (parts.status, parts.decision_date) {
-            (AllocationStatus::Awarded, None) => {
+            (AllocationStatus::Awarded | AllocationStatus::Rejected, None) => {
                 return Err(ValidationError::new(
                     "decisionDate",
-                    "an AWARDED allocation needs the date of its award decision",
+                    format!(
+                        "an {} allocation needs the date of its decision",
+                        parts.status.code()
+                    ),
                 ));
             }
             (AllocationStatus::Requested, Some(_)) => {
@@ -194,9 +227,12 @@ pub struct Allocation {
     pub ceiling_rule_id: CeilingRuleId,
     pub eligible_cost: Euros,
     pub eu_contribution: Euros,
+    pub national_contribution: Euros,
     pub status: AllocationStatus,
     pub decision_date: Option<NaiveDate>,
     pub reference: Option<String>,
+    /// The programme it draws on (allocations recorded before programmes existed have none).
+    pub programme_id: Option<ProgrammeId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -206,6 +242,238 @@ impl Allocation {
     pub fn co_financing_rate(&self) -> rust_decimal::Decimal {
         share(self.eu_contribution, self.eligible_cost).unwrap_or_default()
     }
+}
+
+/// A programme of a stream for 2021-2027, managed by a managing authority, in a country or a
+/// NUTS region, with its category of region (a ceiling case of the stream, for ESF+ and ERDF)
+/// and its envelope: the most EU money its awards may hold together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgrammeParts {
+    /// The programme's CCI code (`2021ES65AMPR001`) or another unique code.
+    pub code: String,
+    pub title: String,
+    pub stream_id: StreamId,
+    pub managing_authority: ActorId,
+    pub country: CountryCode,
+    pub nuts: Option<NutsRegion>,
+    /// The ceiling case every allocation of the programme claims (its category of region);
+    /// `None` where allocations name their case (AMIF).
+    pub category: Option<CeilingCase>,
+    pub envelope: Euros,
+}
+
+/// A programme whose region lies in its country.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgrammeDetails(ProgrammeParts);
+
+impl ProgrammeDetails {
+    pub fn new(parts: ProgrammeParts) -> Result<Self, ValidationError> {
+        if let Some(nuts) = &parts.nuts
+            && nuts.country_prefix() != parts.country.as_str()
+        {
+            return Err(ValidationError::new(
+                "nutsCode",
+                format!(
+                    "`{}` lies outside the programme's country {}",
+                    nuts.code(),
+                    parts.country
+                ),
+            ));
+        }
+        Ok(Self(parts))
+    }
+
+    pub fn parts(&self) -> &ProgrammeParts {
+        &self.0
+    }
+
+    pub fn into_parts(self) -> ProgrammeParts {
+        self.0
+    }
+}
+
+/// A stored programme.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Programme {
+    pub id: ProgrammeId,
+    pub details: ProgrammeDetails,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A programme code: 3 to 30 upper-case letters and digits.
+pub fn parse_programme_code(raw: &str) -> Result<String, ValidationError> {
+    let code = raw.trim().to_ascii_uppercase();
+    if (3..=30).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        Ok(code)
+    } else {
+        Err(ValidationError::new(
+            "code",
+            format!(
+                "`{}` is not a programme code: 3 to 30 letters and digits (a CCI such as 2021ES65AMPR001)",
+                raw.trim()
+            ),
+        ))
+    }
+}
+
+/// The ceiling case an allocation of `programme` claims: the programme's category where it has
+/// one (a claimed case must then agree), else the claimed case, which is then required.
+pub fn case_for(
+    programme: &ProgrammeParts,
+    claimed: Option<CeilingCase>,
+) -> Result<CeilingCase, ValidationError> {
+    match (&programme.category, claimed) {
+        (Some(category), Some(claimed)) if *category != claimed => Err(ValidationError::new(
+            "ceilingCase",
+            format!(
+                "the programme's category of region is {}; its allocations claim that case, not {}",
+                category.as_str(),
+                claimed.as_str()
+            ),
+        )),
+        (Some(category), _) => Ok(category.clone()),
+        (None, Some(claimed)) => Ok(claimed),
+        (None, None) => Err(ValidationError::new(
+            "ceilingCase",
+            "is required: the programme has no category of region, so the allocation names its case",
+        )),
+    }
+}
+
+/// Awards together may not exceed the envelope.
+pub fn check_envelope(envelope: Euros, awarded_after: i64) -> Result<(), ValidationError> {
+    if awarded_after > envelope.cents() {
+        return Err(ValidationError::new(
+            "euContribution",
+            format!(
+                "the programme's awards would total {} euros, over its envelope of {} euros",
+                cents_to_decimal(awarded_after),
+                envelope
+            ),
+        ));
+    }
+    Ok(())
+}
+
+code_enum!(
+    /// What a payment is.
+    PaymentKind {
+        PreFinancing = "PRE_FINANCING",
+        Interim = "INTERIM",
+        Balance = "BALANCE",
+        Recovery = "RECOVERY",
+    }
+);
+
+/// An entry of an allocation's payments ledger. Entries are never edited: a correction is a
+/// new entry (a recovery is negative).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    pub id: PaymentId,
+    pub allocation_id: AllocationId,
+    pub kind: PaymentKind,
+    /// Signed: negative for a recovery.
+    pub amount_cents: i64,
+    pub paid_on: NaiveDate,
+    pub reference: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+code_enum!(
+    /// IATI's budget types: the first budget of an allocation, or a revision of it.
+    BudgetKind {
+        Original = "ORIGINAL",
+        Revised = "REVISED",
+    }
+);
+
+/// One budget of an allocation, as recorded; the list of them is the budget's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BudgetEntry {
+    pub kind: BudgetKind,
+    pub eligible_cost: Euros,
+    pub eu_contribution: Euros,
+    pub national_contribution: Euros,
+    pub reason: Option<String>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+code_enum!(
+    /// The rules a funder's audit checks.
+    FindingRule {
+        RateOverCeiling = "RATE_OVER_CEILING",
+        PaymentsOverAward = "PAYMENTS_OVER_AWARD",
+        DecidedAfterPartnershipEnded = "DECIDED_AFTER_PARTNERSHIP_ENDED",
+        ActiveWithoutLead = "ACTIVE_WITHOUT_LEAD",
+        EnvelopeOverdrawn = "ENVELOPE_OVERDRAWN",
+    }
+);
+
+/// A breach a funder should look at: the rule, the record, and the figures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditFinding {
+    pub rule: FindingRule,
+    /// `Allocation`, `Partnership` or `Programme`.
+    pub entity_type: &'static str,
+    pub entity_id: uuid::Uuid,
+    pub message: String,
+    /// Named figures (`euContribution`, `ceiling`...) as exact decimal strings.
+    pub figures: Vec<(&'static str, String)>,
+}
+
+/// The signed ledger amount of a payment of `kind` for `amount`, if the allocation's status
+/// admits it and the paid total stays between zero and the awarded EU contribution.
+pub fn ledger_entry(
+    kind: PaymentKind,
+    amount: Euros,
+    status: AllocationStatus,
+    eu_contribution: Euros,
+    paid_before: i64,
+) -> Result<i64, ValidationError> {
+    if amount.is_zero() {
+        return Err(ValidationError::new("amount", "must be greater than zero"));
+    }
+    let admitted = match kind {
+        PaymentKind::Recovery => status.holds_award() || status == AllocationStatus::Cancelled,
+        _ => status == AllocationStatus::Awarded,
+    };
+    if !admitted {
+        return Err(ValidationError::new(
+            "kind",
+            format!(
+                "a {} payment cannot be made on a {} allocation",
+                kind.code(),
+                status.code()
+            ),
+        ));
+    }
+    let signed = if kind == PaymentKind::Recovery {
+        -amount.cents()
+    } else {
+        amount.cents()
+    };
+    let after = paid_before + signed;
+    if after < 0 {
+        return Err(ValidationError::new(
+            "amount",
+            format!(
+                "the recovery exceeds what was paid ({} euros)",
+                cents_to_decimal(paid_before)
+            ),
+        ));
+    }
+    if after > eu_contribution.cents() {
+        return Err(ValidationError::new(
+            "amount",
+            format!(
+                "payments would total {} euros, over the awarded EU contribution of {} euros",
+                cents_to_decimal(after),
+                eu_contribution
+            ),
+        ));
+    }
+    Ok(signed)
 }
 
 pub fn parse_reference(raw: &str) -> Result<String, ValidationError> {
@@ -225,6 +493,7 @@ mod tests {
         AllocationTermsParts {
             eligible_cost: eur(eligible),
             eu_contribution: eur(eu),
+            national_contribution: Euros::ZERO,
             ceiling_case: CeilingCase::parse("STANDARD").expect("case"),
             ceiling: Rate::from_basis_points(ceiling_bp).expect("rate"),
             status: Requested,
@@ -272,10 +541,138 @@ mod tests {
     }
 
     #[test]
+    fn national_and_eu_contributions_fit_in_the_eligible_cost() {
+        let mut t = terms("100", "75", 7500);
+        t.national_contribution = eur("25");
+        assert!(AllocationTerms::new(t.clone()).is_ok());
+        t.national_contribution = eur("25.01");
+        assert_eq!(
+            AllocationTerms::new(t).expect_err("over").field,
+            "nationalContribution"
+        );
+    }
+
+    #[test]
+    fn rejections_need_a_decision_date() {
+        let mut rejected = terms("100", "75", 7500);
+        rejected.status = Rejected;
+        assert_eq!(
+            AllocationTerms::new(rejected.clone())
+                .expect_err("date")
+                .field,
+            "decisionDate"
+        );
+        rejected.decision_date = "2024-03-01".parse().ok();
+        assert!(AllocationTerms::new(rejected).is_ok());
+    }
+
+    fn programme(category: Option<&str>) -> ProgrammeParts {
+        ProgrammeParts {
+            code: "2021ES65AMPR001".into(),
+            title: "AMIF Spain".into(),
+            stream_id: StreamId::generate(),
+            managing_authority: ActorId::generate(),
+            country: CountryCode::parse("ES").expect("ES"),
+            nuts: None,
+            category: category.map(|c| CeilingCase::parse(c).expect("case")),
+            envelope: eur("1000000"),
+        }
+    }
+
+    #[test]
+    fn programmes_lie_in_their_country() {
+        let mut p = programme(None);
+        p.nuts = Some(NutsRegion::parse("ES21", 2021).expect("nuts"));
+        assert!(ProgrammeDetails::new(p.clone()).is_ok());
+        p.nuts = Some(NutsRegion::parse("FR10", 2021).expect("nuts"));
+        assert_eq!(
+            ProgrammeDetails::new(p).expect_err("abroad").field,
+            "nutsCode"
+        );
+        assert_eq!(
+            parse_programme_code(" 2021es65ampr001 ").as_deref(),
+            Ok("2021ES65AMPR001")
+        );
+        assert!(parse_programme_code("AM").is_err());
+        assert!(parse_programme_code("2021-ES").is_err());
+    }
+
+    #[test]
+    fn the_case_comes_from_the_programme_category_or_the_claim() {
+        let case = |c: &str| CeilingCase::parse(c).expect("case");
+        let esf = programme(Some("TRANSITION_REGION"));
+        assert_eq!(case_for(&esf, None), Ok(case("TRANSITION_REGION")));
+        assert_eq!(
+            case_for(&esf, Some(case("TRANSITION_REGION"))),
+            Ok(case("TRANSITION_REGION"))
+        );
+        let err = case_for(&esf, Some(case("LESS_DEVELOPED_REGION"))).expect_err("mismatch");
+        assert_eq!(err.field, "ceilingCase");
+        let amif = programme(None);
+        assert_eq!(
+            case_for(&amif, Some(case("STANDARD"))),
+            Ok(case("STANDARD"))
+        );
+        assert!(case_for(&amif, None).is_err());
+    }
+
+    #[test]
+    fn awards_stay_within_the_envelope() {
+        assert!(check_envelope(eur("1000"), 100_000).is_ok());
+        let err = check_envelope(eur("1000"), 100_001).expect_err("over");
+        assert!(err.message.contains("1000.01"), "{}", err.message);
+    }
+
+    #[test]
+    fn the_ledger_stays_between_zero_and_the_award() {
+        use PaymentKind::*;
+        let award = eur("100");
+        let field = |r: Result<i64, ValidationError>| r.expect_err("refused").field;
+        assert_eq!(
+            ledger_entry(PreFinancing, eur("40"), Awarded, award, 0),
+            Ok(4000)
+        );
+        assert_eq!(
+            ledger_entry(Balance, eur("60"), Awarded, award, 4000),
+            Ok(6000)
+        );
+        assert_eq!(
+            field(ledger_entry(Interim, eur("60.01"), Awarded, award, 4000)),
+            "amount"
+        );
+        assert_eq!(
+            ledger_entry(Recovery, eur("10"), Awarded, award, 4000),
+            Ok(-1000)
+        );
+        assert_eq!(
+            field(ledger_entry(Recovery, eur("40.01"), Awarded, award, 4000)),
+            "amount"
+        );
+        assert_eq!(
+            ledger_entry(Recovery, eur("10"), Cancelled, award, 4000),
+            Ok(-1000)
+        );
+        assert_eq!(
+            field(ledger_entry(Interim, eur("10"), Requested, award, 0)),
+            "kind"
+        );
+        assert_eq!(
+            field(ledger_entry(Interim, eur("10"), Closed, award, 0)),
+            "kind"
+        );
+        assert_eq!(
+            field(ledger_entry(Interim, Euros::ZERO, Awarded, award, 0)),
+            "amount"
+        );
+    }
+
+    #[test]
     fn allocation_status_transitions() {
         let allowed = [
             (Requested, Awarded),
+            (Requested, Rejected),
             (Requested, Cancelled),
+            (Awarded, Closed),
             (Awarded, Cancelled),
         ];
         for from in AllocationStatus::ALL {

@@ -57,3 +57,11 @@ id_type!(
     /// An allocation of a stream's money to a partnership.
     AllocationId
 );
+id_type!(
+    /// A programme of a funding stream.
+    ProgrammeId
+);
+id_type!(
+    /// An entry of an allocation's payments ledger.
+    PaymentId
+);

@@ -7,9 +7,10 @@ use rust_decimal::Decimal;
 
 use crate::ValidationError;
 
-/// The largest amount the registry accepts: EUR 10 trillion, far above any EU budget line and
-/// far below the limits of `i64` cents, so that sums of millions of rows cannot overflow.
-pub const MAX_EUROS: i64 = 10_000_000_000_000;
+/// The largest single amount the registry accepts: EUR 100 billion, ten times AMIF's whole
+/// 2021-2027 budget. In cents times a rate in basis points it stays far inside `i64`, so the
+/// database can compare `contribution x 10,000 <= rate x cost` exactly.
+pub const MAX_EUROS: i64 = 100_000_000_000;
 
 /// Parses plain decimal notation exactly as written: digits, optionally a point and more
 /// digits. No sign, exponent, separators or more than 28 significant digits, so nothing is
@@ -160,6 +161,11 @@ impl Rate {
     }
 }
 
+/// Whole cents as a two-decimal amount (which may be negative, for ledger sums).
+pub fn cents_to_decimal(cents: i64) -> Decimal {
+    Decimal::new(cents, 2)
+}
+
 /// `part / whole` rounded half-even to four decimals (`0.7500`), or `None` for a zero whole.
 /// Display only: rules compare exactly with [`Rate::allows`].
 pub fn share(part: Euros, whole: Euros) -> Option<Decimal> {
@@ -198,7 +204,7 @@ mod tests {
 
     #[test]
     fn refuses_fractions_of_cents_negatives_text_and_huge_amounts() {
-        for bad in ["0.001", "-1", "1e3", "abc", "", "10000000000000.01", "NaN"] {
+        for bad in ["0.001", "-1", "1e3", "abc", "", "100000000000.01", "NaN"] {
             let err = Euros::parse("eligibleCost", bad).expect_err(bad);
             assert_eq!(err.field, "eligibleCost");
         }

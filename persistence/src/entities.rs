@@ -54,6 +54,7 @@ pub mod partnership {
         pub description: String,
         pub kind: String,
         pub governance_levels: String,
+        pub themes_key: String,
         pub start_date: Date,
         pub end_date: Option<Date>,
         pub status: String,
@@ -151,10 +152,13 @@ pub mod allocation {
         pub partnership_id: Uuid,
         pub stream_id: Uuid,
         pub ceiling_rule_id: Uuid,
+        pub programme_id: Option<Uuid>,
         pub eligible_cost_cents: i64,
         pub eu_contribution_cents: i64,
+        pub national_contribution_cents: i64,
         pub status: String,
         pub decision_date: Option<Date>,
+        pub decision_year: Option<i32>,
         pub reference: Option<String>,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
@@ -173,6 +177,69 @@ pub mod stream_manager {
         pub stream_id: Uuid,
         #[sea_orm(primary_key, auto_increment = false)]
         pub actor_id: Uuid,
+        pub created_at: DateTimeUtc,
+    }
+
+    no_relations!();
+}
+
+pub mod programme {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "programme")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub stream_id: Uuid,
+        pub code: String,
+        pub title: String,
+        pub managing_authority_id: Uuid,
+        pub country: String,
+        pub nuts_code: Option<String>,
+        pub nuts_version: Option<i32>,
+        pub category_case: Option<String>,
+        pub envelope_cents: i64,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+
+    no_relations!();
+}
+
+pub mod allocation_budget {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "allocation_budget")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub allocation_id: Uuid,
+        pub kind: String,
+        pub eligible_cost_cents: i64,
+        pub eu_contribution_cents: i64,
+        pub national_contribution_cents: i64,
+        pub reason: Option<String>,
+        pub recorded_at: DateTimeUtc,
+    }
+
+    no_relations!();
+}
+
+pub mod payment {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "payment")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub allocation_id: Uuid,
+        pub kind: String,
+        pub amount_cents: i64,
+        pub paid_on: Date,
+        pub reference: Option<String>,
         pub created_at: DateTimeUtc,
     }
 

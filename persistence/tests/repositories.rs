@@ -3,9 +3,11 @@
 
 use chrono::NaiveDate;
 use domain::actor::{ActorKind, ActorProfile, ActorProfileParts};
-use domain::funding::{AllocationStatus, CeilingCase};
+use domain::funding::{
+    AllocationStatus, BudgetKind, CeilingCase, ProgrammeDetails, ProgrammeParts,
+};
 use domain::identifiers::Pic;
-use domain::ids::ActorId;
+use domain::ids::{ActorId, ProgrammeId};
 use domain::membership::{Role, RoleSet};
 use domain::money::Euros;
 use domain::partnership::{
@@ -14,8 +16,8 @@ use domain::partnership::{
 };
 use domain::territory::{CountryCode, NutsRegion};
 use persistence::repo::{
-    ActorFilter, AllocationChange, DraftVisibility, MembershipChange, NewAllocation,
-    PartnershipFilter, PartnershipOrder, RuleText,
+    ActorFilter, AllocationChange, AllocationFilter, DraftVisibility, MembershipChange,
+    NewAllocation, PartnershipFilter, PartnershipOrder, RuleText,
 };
 use persistence::{Database, PageRequest, RepoError};
 
@@ -53,6 +55,52 @@ on_both!(
     drafts_are_seen_by_members_only,
     stream_managers_and_rule_corrections,
 );
+
+/// A programme of `stream` with a managing authority of its own.
+async fn programme(
+    db: &Database,
+    stream: &str,
+    category: Option<&str>,
+    envelope: &str,
+) -> ProgrammeId {
+    let authority = actor(
+        db,
+        profile(
+            ActorKind::NationalAuthority,
+            &format!("{stream} authority"),
+            "ES",
+        ),
+        None,
+    )
+    .await;
+    let stream = db
+        .funding()
+        .stream_by_code(stream)
+        .await
+        .expect("q")
+        .expect("stream");
+    db.programmes()
+        .create(
+            ProgrammeDetails::new(ProgrammeParts {
+                code: format!(
+                    "2021ES{}{}",
+                    stream.code.replace('_', ""),
+                    uuid::Uuid::now_v7().simple().to_string()[20..].to_uppercase()
+                ),
+                title: format!("{} Spain", stream.code),
+                stream_id: stream.id,
+                managing_authority: authority,
+                country: CountryCode::parse("ES").expect("ES"),
+                nuts: None,
+                category: category.map(|c| CeilingCase::parse(c).expect("case")),
+                envelope: Euros::parse("envelope", envelope).expect("envelope"),
+            })
+            .expect("details"),
+        )
+        .await
+        .expect("programme")
+        .id
+}
 
 fn date(s: &str) -> NaiveDate {
     s.parse().expect("date")
@@ -543,12 +591,14 @@ async fn allocations_respect_ceilings_and_lifecycle(db: &Database) {
         .expect("query")
         .expect("AMIF seeded");
     let eur = |s: &str| Euros::parse("amount", s).expect("euros");
+    let programme = programme(db, "AMIF", None, "10000000").await;
     let new = |eu: &str| NewAllocation {
         partnership_id: p.id,
-        stream_id: amif.id,
-        ceiling_case: CeilingCase::parse("STANDARD").expect("case"),
+        programme_id: programme,
+        ceiling_case: Some(CeilingCase::parse("STANDARD").expect("case")),
         eligible_cost: eur("400000.00"),
         eu_contribution: eur(eu),
+        national_contribution: Euros::ZERO,
         reference: Some("AMIF-2024-001".into()),
     };
     let err = db
@@ -623,25 +673,59 @@ async fn allocations_respect_ceilings_and_lifecycle(db: &Database) {
         .await
         .expect("award");
     assert_eq!(awarded.decision_date, Some(date("2024-03-01")));
+    // An awarded budget is revised, and every budget is kept.
+    let revised = db
+        .allocations()
+        .change(
+            a.id,
+            AllocationChange {
+                eu_contribution: Some(eur("350000")),
+                reason: Some("reprogramming".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("revise");
+    assert_eq!(revised.eu_contribution, eur("350000"));
+    let budgets = db.allocations().budgets(a.id).await.expect("budgets");
+    let eus: Vec<_> = budgets
+        .iter()
+        .map(|b| (b.kind, b.eu_contribution))
+        .collect();
+    assert_eq!(
+        eus,
+        [
+            (BudgetKind::Original, eur("300000")),
+            (BudgetKind::Revised, eur("360000")),
+            (BudgetKind::Revised, eur("350000")),
+        ]
+    );
+    assert_eq!(budgets[2].reason.as_deref(), Some("reprogramming"));
+    db.allocations()
+        .change_status(a.id, AllocationStatus::Cancelled, Some(date("2024-06-01")))
+        .await
+        .expect("cancel");
     let err = db
         .allocations()
         .change(a.id, AllocationChange::default())
         .await
-        .expect_err("awarded terms are fixed");
+        .expect_err("a cancelled budget is closed");
     assert!(matches!(&err, RepoError::Conflict { .. }), "{err:?}");
+    let by_partnership = AllocationFilter {
+        partnership: Some(p.id),
+        ..Default::default()
+    };
     let page = db
         .allocations()
-        .of_partnership(p.id, &PageRequest::first(10))
+        .list(&by_partnership, &PageRequest::first(10))
         .await
         .expect("list");
     assert_eq!(page.items.len(), 1);
-    assert_eq!(
-        db.allocations()
-            .count_of_stream(amif.id, DraftVisibility::All)
-            .await
-            .expect("count"),
-        1
-    );
+    let by_stream = AllocationFilter {
+        streams: vec![amif.id],
+        ..Default::default()
+    };
+    assert_eq!(db.allocations().count(&by_stream).await.expect("count"), 1);
     let funded = PartnershipFilter {
         funding_stream: Some(amif.id),
         ..Default::default()
@@ -715,14 +799,16 @@ async fn drafts_are_seen_by_members_only(db: &Database) {
         .await
         .expect("q")
         .expect("AMIF");
+    let programme = programme(db, "AMIF", None, "1000").await;
     for p in [draft.id, open.id] {
         db.allocations()
             .create(NewAllocation {
                 partnership_id: p,
-                stream_id: amif.id,
-                ceiling_case: CeilingCase::parse("STANDARD").expect("case"),
+                programme_id: programme,
+                ceiling_case: Some(CeilingCase::parse("STANDARD").expect("case")),
                 eligible_cost: Euros::parse("a", "100").expect("eur"),
                 eu_contribution: Euros::parse("a", "75").expect("eur"),
+                national_contribution: Euros::ZERO,
                 reference: None,
             })
             .await
@@ -770,18 +856,22 @@ async fn drafts_are_seen_by_members_only(db: &Database) {
             .expect("c"),
         1
     );
+    let of_stream = |drafts| AllocationFilter {
+        streams: vec![amif.id],
+        drafts,
+        ..Default::default()
+    };
     assert_eq!(
         db.allocations()
-            .count_of_stream(amif.id, as_outsider)
+            .count(&of_stream(as_outsider))
             .await
             .expect("c"),
         1
     );
     let page = db
         .allocations()
-        .of_stream(
-            amif.id,
-            DraftVisibility::MembersOnly(Some(member)),
+        .list(
+            &of_stream(DraftVisibility::MembersOnly(Some(member))),
             &PageRequest::first(10),
         )
         .await

@@ -69,6 +69,28 @@ async fn add_member(app: &TestApp, partnership: &str, actor: &str, roles: Value)
         .to_owned()
 }
 
+/// A new programme of the stream `code`, with an envelope of EUR 100 million.
+async fn programme_for(app: &TestApp, code: &str) -> String {
+    let stream = stream_id(app, code).await;
+    let authority = create_actor(
+        app,
+        json!({ "kind": "NATIONAL_AUTHORITY", "name": format!("{code} managing authority"), "country": "ES" }),
+    )
+    .await;
+    let suffix = uuid::Uuid::now_v7().simple().to_string()[24..].to_uppercase();
+    let data = app
+        .ok(
+            "mutation($input: CreateProgrammeInput!) { createProgramme(input: $input) { programme { id } } }",
+            json!({ "input": { "streamId": stream, "code": format!("2021ES{suffix}"), "title": format!("{code} Spain"),
+                    "managingAuthorityId": authority, "country": "ES", "envelope": "100000000" } }),
+        )
+        .await;
+    data["createProgramme"]["programme"]["id"]
+        .as_str()
+        .expect("programme id")
+        .to_owned()
+}
+
 async fn stream_id(app: &TestApp, code: &str) -> String {
     let data = app
         .ok(
@@ -116,11 +138,11 @@ async fn somos(app: &TestApp) -> Somos {
     .await;
     add_member(app, &partnership, &ngo, json!(["PARTNER", "IMPLEMENTING"])).await;
     add_member(app, &partnership, &tudela, json!(["PARTNER"])).await;
-    let amif = stream_id(app, "AMIF").await;
+    let amif = programme_for(app, "AMIF").await;
     let data = app
         .ok(
             CREATE_ALLOCATION,
-            json!({ "input": { "partnershipId": partnership, "streamId": amif, "ceilingCase": "STANDARD",
+            json!({ "input": { "partnershipId": partnership, "programmeId": amif, "ceilingCase": "STANDARD",
                     "eligibleCost": "400000.00", "euContribution": "300000", "reference": "QSN+-2021-07" } }),
         )
         .await;
@@ -361,6 +383,7 @@ async fn filters_and_keyset_pages_agree_with_total_count(app: &TestApp) {
 
     // Partnerships: one per town with the region, plus one Belgian.
     let amif = stream_id(app, "AMIF").await;
+    let amif_programme = programme_for(app, "AMIF").await;
     for (i, town) in towns.iter().enumerate() {
         let id = create_partnership(
             app,
@@ -374,7 +397,7 @@ async fn filters_and_keyset_pages_agree_with_total_count(app: &TestApp) {
         if i < 2 {
             app.ok(
                 CREATE_ALLOCATION,
-                json!({ "input": { "partnershipId": id, "streamId": amif, "ceilingCase": "STANDARD",
+                json!({ "input": { "partnershipId": id, "programmeId": amif_programme, "ceilingCase": "STANDARD",
                         "eligibleCost": "1000", "euContribution": "750" } }),
             )
             .await;
@@ -510,7 +533,7 @@ async fn expect_refused(
 
 async fn bad_input_gets_its_documented_error_and_changes_nothing(app: &TestApp) {
     let s = somos(app).await;
-    let amif = stream_id(app, "AMIF").await;
+    let amif = programme_for(app, "AMIF").await;
     let bad_actor = |patch: Value| {
         let mut input = json!({ "kind": "MUNICIPALITY", "name": "Calp", "country": "ES" });
         if let (Some(obj), Some(p)) = (input.as_object_mut(), patch.as_object()) {
@@ -762,7 +785,7 @@ async fn bad_input_gets_its_documented_error_and_changes_nothing(app: &TestApp) 
 
     // Allocations.
     let allocation = |patch: Value| {
-        let mut input = json!({ "partnershipId": s.partnership, "streamId": amif, "ceilingCase": "STANDARD",
+        let mut input = json!({ "partnershipId": s.partnership, "programmeId": amif, "ceilingCase": "STANDARD",
                                 "eligibleCost": "1000.00", "euContribution": "750.00" });
         if let (Some(obj), Some(p)) = (input.as_object_mut(), patch.as_object()) {
             for (k, v) in p {
@@ -809,9 +832,9 @@ async fn bad_input_gets_its_documented_error_and_changes_nothing(app: &TestApp) 
             Some("input.ceilingCase"),
         ),
         (
-            allocation(json!({ "streamId": s.ngo })),
+            allocation(json!({ "programmeId": s.ngo })),
             "BAD_USER_INPUT",
-            Some("input.streamId"),
+            Some("input.programmeId"),
         ),
         (
             allocation(json!({ "reference": "QSN+-2021-07" })),
@@ -1067,12 +1090,13 @@ async fn lifecycle_rules_are_enforced_over_http(app: &TestApp) {
     assert_eq!(updated["themes"], json!(["HEALTH"]));
     assert_eq!(updated["endDate"], "2025-12-31");
 
-    // Allocation lifecycle: award with a date, then cancel; terms are fixed once awarded.
-    let amif = stream_id(app, "AMIF").await;
+    // Allocation lifecycle: award with a date, revise, then cancel; a cancelled budget is
+    // closed.
+    let amif = programme_for(app, "AMIF").await;
     let data = app
         .ok(
             CREATE_ALLOCATION,
-            json!({ "input": { "partnershipId": open, "streamId": amif, "ceilingCase": "SPECIFIC_ACTION",
+            json!({ "input": { "partnershipId": open, "programmeId": amif, "ceilingCase": "SPECIFIC_ACTION",
                     "eligibleCost": "200000", "euContribution": "180000.00" } }),
         )
         .await;
@@ -1090,15 +1114,17 @@ async fn lifecycle_rules_are_enforced_over_http(app: &TestApp) {
         data["changeAllocationStatus"]["allocation"],
         json!({ "status": "AWARDED", "decisionDate": "2024-05-02" })
     );
-    let change = "mutation($input: UpdateAllocationInput!) { updateAllocation(input: $input) { allocation { euContribution } } }";
-    expect_refused(
-        app,
-        change,
-        json!({ "input": { "id": allocation, "euContribution": "1.00" } }),
-        "CONFLICT",
-        None,
-    )
-    .await;
+    let change = "mutation($input: UpdateAllocationInput!) { updateAllocation(input: $input) { allocation { euContribution budgets { kind euContribution reason } } } }";
+    let data = app
+        .ok(change, json!({ "input": { "id": allocation, "euContribution": "170000", "reason": "lower costs" } }))
+        .await;
+    assert_eq!(
+        data["updateAllocation"]["allocation"]["budgets"],
+        json!([
+            { "kind": "ORIGINAL", "euContribution": "180000.00", "reason": null },
+            { "kind": "REVISED", "euContribution": "170000.00", "reason": "lower costs" },
+        ])
+    );
     expect_refused(
         app,
         award,
@@ -1108,6 +1134,14 @@ async fn lifecycle_rules_are_enforced_over_http(app: &TestApp) {
     )
     .await;
     let data = app.ok(award, json!({ "input": { "id": allocation, "status": "CANCELLED", "decisionDate": "2024-09-01" } })).await;
+    expect_refused(
+        app,
+        change,
+        json!({ "input": { "id": allocation, "euContribution": "1.00" } }),
+        "CONFLICT",
+        None,
+    )
+    .await;
     assert_eq!(
         data["changeAllocationStatus"]["allocation"]["status"],
         "CANCELLED"
@@ -1134,7 +1168,11 @@ async fn data_survives_a_restart(app: Option<TestApp>) {
         data["partnership"]["allocations"]["nodes"][0],
         json!({ "euContribution": "300000.00", "reference": "QSN+-2021-07" })
     );
-    assert_eq!(app.count_rows("actor").await, 3);
+    assert_eq!(
+        app.count_rows("actor").await,
+        4,
+        "three of SOMOS and its programme's authority"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

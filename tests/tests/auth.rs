@@ -771,7 +771,24 @@ async fn funding_rights(app: &TestApp) {
         .expect("id")
         .to_owned();
     let create = "mutation($input: CreateAllocationInput!) { createAllocation(input: $input) { allocation { id status } } }";
-    let input = json!({ "input": { "partnershipId": partnership, "streamId": amif, "ceilingCase": "STANDARD", "eligibleCost": "1000", "euContribution": "750" } });
+    let authority = create_actor(
+        app,
+        json!({ "kind": "NATIONAL_AUTHORITY", "name": "AMIF authority", "country": "ES" }),
+    )
+    .await;
+    let programme_input = json!({ "input": { "streamId": amif, "code": "2021ES65AMPR001", "title": "AMIF Spain",
+                                  "managingAuthorityId": authority, "country": "ES", "envelope": "1000000" } });
+    let create_programme = "mutation($input: CreateProgrammeInput!) { createProgramme(input: $input) { programme { id } } }";
+    forbidden(app, &erdf_funder, create_programme, programme_input.clone()).await;
+    forbidden(app, &ngo_token, create_programme, programme_input.clone()).await;
+    let data = app
+        .ok_as(&amif_funder, create_programme, programme_input)
+        .await;
+    let programme = data["createProgramme"]["programme"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let input = json!({ "input": { "partnershipId": partnership, "programmeId": programme, "ceilingCase": "STANDARD", "eligibleCost": "1000", "euContribution": "750" } });
     forbidden(app, &ngo_token, create, input.clone()).await;
     forbidden(app, &erdf_funder, create, input.clone()).await;
     let data = app.ok_as(&amif_funder, create, input).await;

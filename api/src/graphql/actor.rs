@@ -9,7 +9,7 @@ use domain::identifiers::{Email, Pic, VatNumber, Website, WikidataId};
 use domain::ids::ActorId;
 use domain::territory::{CountryCode, LauUnit, NutsRegion};
 use persistence::SortDirection;
-use persistence::repo::{ActorFilter, PartnershipFilter, PartnershipOrder};
+use persistence::repo::{ActorFilter, AllocationFilter, PartnershipFilter, PartnershipOrder};
 
 use super::connection::{Count, CountedConnection, connection, page_request};
 use super::enums::ActorKind;
@@ -177,6 +177,28 @@ impl Actor {
             after,
         )
         .await?)
+    }
+
+    /// What the awards (AWARDED and CLOSED allocations) of the partnerships this actor leads,
+    /// and of those it is a current member of, hold and what was paid.
+    async fn funding_received(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<super::audit::FundingReceived> {
+        let as_lead = AllocationFilter {
+            lead_actor: Some(self.0.id),
+            drafts: drafts(ctx)?,
+            ..Default::default()
+        };
+        let as_member = AllocationFilter {
+            actor: Some(self.0.id),
+            drafts: drafts(ctx)?,
+            ..Default::default()
+        };
+        Ok(super::audit::FundingReceived {
+            as_lead: super::audit::awarded_totals(ctx, as_lead).await?,
+            as_member: super::audit::awarded_totals(ctx, as_member).await?,
+        })
     }
 
     /// Checked by a registry administrator.

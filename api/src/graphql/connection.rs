@@ -6,8 +6,10 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object, OutputType};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use domain::ids::{ActorId, PartnershipId, StreamId};
-use persistence::repo::{ActorFilter, DraftVisibility, PartnershipFilter};
+use domain::ids::{ActorId, PartnershipId};
+use persistence::repo::{
+    ActorFilter, AllocationFilter, DraftVisibility, PartnershipFilter, ProgrammeFilter,
+};
 use persistence::{Cursor, Database, Page, PageRequest, SortDirection};
 
 use crate::error::{ApiError, ApiResult};
@@ -57,8 +59,8 @@ pub enum Count {
     Partnerships(PartnershipFilter),
     MembersOfPartnership(PartnershipId, bool),
     MembershipsOfActor(ActorId, bool, DraftVisibility),
-    AllocationsOfPartnership(PartnershipId),
-    AllocationsOfStream(StreamId, DraftVisibility),
+    Allocations(AllocationFilter),
+    Programmes(ProgrammeFilter),
 }
 
 /// The connection field that counts; flattened into every connection type.
@@ -79,10 +81,8 @@ impl TotalCount {
             Count::MembershipsOfActor(id, former, drafts) => {
                 db.memberships().count_of_actor(*id, *former, *drafts).await
             }
-            Count::AllocationsOfPartnership(id) => db.allocations().count_of_partnership(*id).await,
-            Count::AllocationsOfStream(id, drafts) => {
-                db.allocations().count_of_stream(*id, *drafts).await
-            }
+            Count::Allocations(filter) => db.allocations().count(filter).await,
+            Count::Programmes(filter) => db.programmes().count(filter).await,
         }
         .map_err(ApiError::from)?;
         Ok(i64::try_from(count).unwrap_or(i64::MAX))

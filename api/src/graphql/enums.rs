@@ -80,13 +80,63 @@ pub enum Role {
     Implementing,
 }
 
-/// Where an allocation is in its life: REQUESTED -> AWARDED, REQUESTED or AWARDED -> CANCELLED.
+/// Where an allocation is in its life: REQUESTED -> AWARDED -> CLOSED; REQUESTED ->
+/// REJECTED; REQUESTED or AWARDED -> CANCELLED.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "domain::funding::AllocationStatus")]
 pub enum AllocationStatus {
     Requested,
     Awarded,
+    Closed,
+    Rejected,
     Cancelled,
+}
+
+/// IATI's budget types.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "domain::funding::BudgetKind")]
+pub enum BudgetKind {
+    Original,
+    Revised,
+}
+
+/// What a payment is; a RECOVERY is subtracted from the paid total.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "domain::funding::PaymentKind")]
+pub enum PaymentKind {
+    PreFinancing,
+    Interim,
+    Balance,
+    Recovery,
+}
+
+/// The rules the audit checks.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "domain::funding::FindingRule")]
+pub enum FindingRule {
+    RateOverCeiling,
+    PaymentsOverAward,
+    DecidedAfterPartnershipEnded,
+    ActiveWithoutLead,
+    EnvelopeOverdrawn,
+}
+
+/// What `fundingSummary` groups by.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "persistence::repo::Dimension")]
+pub enum SummaryDimension {
+    Stream,
+    Programme,
+    Country,
+    Region,
+    /// The partnership's set of themes as one key (`HOUSING,EMPLOYMENT`), so each allocation
+    /// is in exactly one group.
+    Theme,
+    /// The year of the decision.
+    Year,
+    /// The kind of the partnership's LEAD actor.
+    ActorKind,
+    Status,
 }
 
 /// Up or down.

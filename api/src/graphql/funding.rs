@@ -5,14 +5,17 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObje
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::access::{can_manage_allocation, can_manage_funding_rules};
 use domain::funding::{self as model, CeilingCase};
-use domain::ids::{ActorId, AllocationId, CeilingRuleId, PartnershipId, StreamId};
-use domain::money::{Euros, Rate};
+use domain::ids::{ActorId, AllocationId, CeilingRuleId, PartnershipId, ProgrammeId, StreamId};
+use domain::money::{Euros, Rate, cents_to_decimal};
+use domain::territory::CountryCode;
 use persistence::SortDirection as Direction;
-use persistence::repo::{AllocationChange, NewAllocation, RuleText};
+use persistence::repo::{
+    AllocationChange, AllocationFilter, DraftVisibility, NewAllocation, RuleText,
+};
 
 use super::connection::{Count, CountedConnection, connection, page_request};
-use super::enums::AllocationStatus;
-use super::loaders::RulesOfStream;
+use super::enums::{AllocationStatus, BudgetKind, PaymentKind};
+use super::loaders::{PaidOf, RulesOfStream};
 use super::partnership::Partnership;
 use super::scalars::Decimal;
 use super::{db, drafts, load, principal, visible_partnership};
@@ -81,19 +84,11 @@ impl FundingStream {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<CountedConnection<Allocation>> {
-        let page = page_request(first, after, Direction::Asc)?;
-        let drafts = drafts(ctx)?;
-        let result = db(ctx)?
-            .allocations()
-            .of_stream(self.0.id, drafts, &page)
-            .await
-            .map_err(ApiError::from)?;
-        Ok(connection(
-            result,
-            page.after.is_some(),
-            Count::AllocationsOfStream(self.0.id, drafts),
-            Allocation,
-        ))
+        let filter = AllocationFilter {
+            streams: vec![self.0.id],
+            ..Default::default()
+        };
+        Ok(list_allocations(ctx, filter, first, after).await?)
     }
 }
 
@@ -183,6 +178,49 @@ impl Allocation {
         self.0.eu_contribution.to_decimal().into()
     }
 
+    /// The national, regional or beneficiary's own contribution, in euros.
+    async fn national_contribution(&self) -> Decimal {
+        self.0.national_contribution.to_decimal().into()
+    }
+
+    /// What the payments ledger sums to, in euros (recoveries are subtracted).
+    async fn paid(&self, ctx: &Context<'_>) -> async_graphql::Result<Decimal> {
+        let cents = load(ctx, PaidOf(self.0.id)).await?.unwrap_or(0);
+        Ok(cents_to_decimal(cents).into())
+    }
+
+    /// The programme the allocation draws on.
+    async fn programme(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<super::programme::Programme>> {
+        match self.0.programme_id {
+            Some(id) => Ok(load(ctx, id).await?.map(super::programme::Programme)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every budget: the original first, then each revision (IATI's Original and Revised).
+    async fn budgets(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Budget>> {
+        let budgets = db(ctx)?
+            .allocations()
+            .budgets(self.0.id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(budgets.into_iter().map(Budget).collect())
+    }
+
+    /// The payments ledger, oldest first. Entries are never edited; a correction is a new
+    /// entry (a recovery is negative).
+    async fn payments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PaymentEntry>> {
+        let payments = db(ctx)?
+            .allocations()
+            .payments(self.0.id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(payments.into_iter().map(PaymentEntry).collect())
+    }
+
     /// EU contribution / eligible cost, rounded half-even to four decimals (`"0.7500"`).
     /// Rules compare the exact amounts, not this rounded figure.
     async fn co_financing_rate(&self) -> Decimal {
@@ -210,6 +248,182 @@ impl Allocation {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
+}
+
+/// One budget of an allocation.
+pub struct Budget(pub model::BudgetEntry);
+
+#[Object]
+impl Budget {
+    async fn kind(&self) -> BudgetKind {
+        self.0.kind.into()
+    }
+
+    async fn eligible_cost(&self) -> Decimal {
+        self.0.eligible_cost.to_decimal().into()
+    }
+
+    async fn eu_contribution(&self) -> Decimal {
+        self.0.eu_contribution.to_decimal().into()
+    }
+
+    async fn national_contribution(&self) -> Decimal {
+        self.0.national_contribution.to_decimal().into()
+    }
+
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+
+    async fn recorded_at(&self) -> DateTime<Utc> {
+        self.0.recorded_at
+    }
+}
+
+/// An entry of a payments ledger.
+pub struct PaymentEntry(pub model::Payment);
+
+#[Object]
+impl PaymentEntry {
+    async fn kind(&self) -> PaymentKind {
+        self.0.kind.into()
+    }
+
+    /// In euros; negative for a recovery.
+    async fn amount(&self) -> Decimal {
+        cents_to_decimal(self.0.amount_cents).into()
+    }
+
+    async fn paid_on(&self) -> NaiveDate {
+        self.0.paid_on
+    }
+
+    async fn reference(&self) -> Option<&str> {
+        self.0.reference.as_deref()
+    }
+
+    async fn recorded_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// Which allocations to list, sum or export; all given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct AllocationFilterInput {
+    #[graphql(validator(max_items = 10))]
+    pub stream_ids: Option<Vec<ID>>,
+    #[graphql(validator(max_items = 100))]
+    pub programme_ids: Option<Vec<ID>>,
+    /// Countries of the programmes.
+    #[graphql(validator(max_items = 50))]
+    pub countries: Option<Vec<String>>,
+    /// Prefix of the programmes' NUTS codes.
+    pub nuts_prefix: Option<String>,
+    #[graphql(validator(max_items = 10))]
+    pub statuses: Option<Vec<AllocationStatus>>,
+    /// Years of the award (or rejection) decision.
+    #[graphql(validator(max_items = 20))]
+    pub years: Option<Vec<i32>>,
+    /// Allocations of partnerships this actor is a current member of.
+    pub actor_id: Option<ID>,
+    pub partnership_id: Option<ID>,
+    /// Smallest EU contribution, euros.
+    pub min_eu_contribution: Option<Decimal>,
+    /// Largest EU contribution, euros.
+    pub max_eu_contribution: Option<Decimal>,
+}
+
+impl AllocationFilterInput {
+    pub(crate) fn parse(self) -> ApiResult<AllocationFilter> {
+        let decode_all = |ids: Option<Vec<ID>>, node: NodeType, field: &str| {
+            ids.unwrap_or_default()
+                .iter()
+                .map(|id| ids::decode(node, id, field))
+                .collect::<ApiResult<Vec<_>>>()
+        };
+        Ok(AllocationFilter {
+            streams: decode_all(self.stream_ids, NodeType::FundingStream, "streamIds")?
+                .into_iter()
+                .map(StreamId::from_uuid)
+                .collect(),
+            programmes: decode_all(self.programme_ids, NodeType::Programme, "programmeIds")?
+                .into_iter()
+                .map(ProgrammeId::from_uuid)
+                .collect(),
+            countries: self
+                .countries
+                .unwrap_or_default()
+                .iter()
+                .map(|c| {
+                    CountryCode::parse(c).map_err(|e| ApiError::from(e.for_field("countries")))
+                })
+                .collect::<ApiResult<_>>()?,
+            nuts_prefix: self
+                .nuts_prefix
+                .map(|p| super::actor::parse_nuts_prefix(&p))
+                .transpose()?,
+            statuses: self
+                .statuses
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            years: self
+                .years
+                .unwrap_or_default()
+                .into_iter()
+                .map(|y| {
+                    if (domain::dates::EARLIEST_YEAR..=domain::dates::LATEST_YEAR).contains(&y) {
+                        Ok(y)
+                    } else {
+                        Err(ApiError::bad_input(
+                            "years",
+                            format!("{y} is outside 1900 to 2199"),
+                        ))
+                    }
+                })
+                .collect::<ApiResult<_>>()?,
+            actor: self
+                .actor_id
+                .map(|id| ids::decode(NodeType::Actor, &id, "actorId").map(ActorId::from_uuid))
+                .transpose()?,
+            lead_actor: None,
+            partnership: self
+                .partnership_id
+                .map(|id| {
+                    ids::decode(NodeType::Partnership, &id, "partnershipId")
+                        .map(PartnershipId::from_uuid)
+                })
+                .transpose()?,
+            min_eu_contribution: self
+                .min_eu_contribution
+                .map(|v| euros("minEuContribution", &v))
+                .transpose()?,
+            max_eu_contribution: self
+                .max_eu_contribution
+                .map(|v| euros("maxEuContribution", &v))
+                .transpose()?,
+            drafts: DraftVisibility::All,
+        })
+    }
+}
+
+/// A page of allocations, as the principal may see them.
+pub(crate) async fn list_allocations(
+    ctx: &Context<'_>,
+    mut filter: AllocationFilter,
+    first: Option<i32>,
+    after: Option<String>,
+) -> ApiResult<CountedConnection<Allocation>> {
+    filter.drafts = drafts(ctx)?;
+    let page = page_request(first, after, Direction::Asc)?;
+    let result = db(ctx)?.allocations().list(&filter, &page).await?;
+    Ok(connection(
+        result,
+        page.after.is_some(),
+        Count::Allocations(filter),
+        Allocation,
+    ))
 }
 
 #[derive(Default)]
@@ -252,6 +466,21 @@ impl FundingQuery {
         Ok(stream.map(FundingStream))
     }
 
+    /// Allocations, in the order they were created.
+    async fn allocations(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AllocationFilterInput>,
+        #[graphql(desc = "Page size, 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
+    ) -> async_graphql::Result<CountedConnection<Allocation>> {
+        let filter = filter
+            .unwrap_or_default()
+            .parse()
+            .map_err(|e| e.within("filter"))?;
+        Ok(list_allocations(ctx, filter, first, after).await?)
+    }
+
     /// One allocation by id; null when there is none (or its partnership is hidden).
     async fn allocation(
         &self,
@@ -272,24 +501,51 @@ impl FundingQuery {
 #[derive(InputObject)]
 pub struct CreateAllocationInput {
     pub partnership_id: ID,
-    pub stream_id: ID,
-    /// A case of the stream's ceiling rules (`STANDARD`, `SPECIFIC_ACTION`, ...).
-    pub ceiling_case: String,
+    /// The programme the allocation draws on; its stream is the allocation's stream.
+    pub programme_id: ID,
+    /// A case of the stream's ceiling rules (`STANDARD`, `SPECIFIC_ACTION`, ...). Required
+    /// where the programme has no category of region (AMIF); otherwise the programme's
+    /// category, which may be omitted.
+    pub ceiling_case: Option<String>,
     /// Euros with at most two decimals, as a string.
     pub eligible_cost: Decimal,
     /// Euros with at most two decimals, at most the case's ceiling times the eligible cost.
     pub eu_contribution: Decimal,
+    /// National, regional or own contribution (default 0); with the EU contribution at most
+    /// the eligible cost.
+    pub national_contribution: Option<Decimal>,
     pub reference: Option<String>,
 }
 
-/// A change of a REQUESTED allocation's terms: omitted fields stay as they are.
+/// A change of a REQUESTED allocation's terms, or a revision of an AWARDED allocation's
+/// budget: omitted fields stay as they are. Every budget is kept (see `Allocation.budgets`).
 #[derive(InputObject)]
 pub struct UpdateAllocationInput {
     pub id: ID,
     pub ceiling_case: Option<String>,
     pub eligible_cost: Option<Decimal>,
     pub eu_contribution: Option<Decimal>,
+    pub national_contribution: Option<Decimal>,
     pub reference: MaybeUndefined<String>,
+    /// Why the budget changes, kept with the revision.
+    pub reason: Option<String>,
+}
+
+/// A payment, or a recovery, on an allocation's ledger.
+#[derive(InputObject)]
+pub struct RecordPaymentInput {
+    pub allocation_id: ID,
+    pub kind: PaymentKind,
+    /// Euros, positive; a RECOVERY is subtracted.
+    pub amount: Decimal,
+    pub paid_on: NaiveDate,
+    pub reference: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct PaymentPayload {
+    pub payment: PaymentEntry,
+    pub allocation: Allocation,
 }
 
 #[derive(InputObject)]
@@ -391,17 +647,31 @@ impl FundingMutation {
                     &input.partnership_id,
                     "partnershipId",
                 )?),
-                stream_id: StreamId::from_uuid(ids::decode(
-                    NodeType::FundingStream,
-                    &input.stream_id,
-                    "streamId",
+                programme_id: ProgrammeId::from_uuid(ids::decode(
+                    NodeType::Programme,
+                    &input.programme_id,
+                    "programmeId",
                 )?),
-                ceiling_case: CeilingCase::parse(&input.ceiling_case)?,
+                ceiling_case: input
+                    .ceiling_case
+                    .map(|c| CeilingCase::parse(&c))
+                    .transpose()?,
                 eligible_cost: euros("eligibleCost", &input.eligible_cost)?,
                 eu_contribution: euros("euContribution", &input.eu_contribution)?,
+                national_contribution: input
+                    .national_contribution
+                    .map(|v| euros("nationalContribution", &v))
+                    .transpose()?
+                    .unwrap_or(Euros::ZERO),
                 reference: reference(input.reference)?,
             };
-            let managers = db(ctx)?.funding().managers(new.stream_id).await?;
+            let programme = load(ctx, new.programme_id)
+                .await?
+                .ok_or_else(|| ApiError::bad_input("programmeId", "refers to no programme"))?;
+            let managers = db(ctx)?
+                .funding()
+                .managers(programme.details.parts().stream_id)
+                .await?;
             can_manage_allocation(principal(ctx)?, &managers)?;
             if visible_partnership(ctx, new.partnership_id)
                 .await?
@@ -443,6 +713,14 @@ impl FundingMutation {
                     .eu_contribution
                     .map(|v| euros("euContribution", &v))
                     .transpose()?,
+                national_contribution: input
+                    .national_contribution
+                    .map(|v| euros("nationalContribution", &v))
+                    .transpose()?,
+                reason: input
+                    .reason
+                    .map(|r| domain::text::bounded_text("reason", &r, 1, 1000))
+                    .transpose()?,
                 reference: match input.reference {
                     MaybeUndefined::Undefined => None,
                     MaybeUndefined::Null => Some(None),
@@ -478,6 +756,42 @@ impl FundingMutation {
         .map_err(|e| e.within("input"))?;
         Ok(AllocationPayload {
             allocation: Allocation(changed),
+        })
+    }
+
+    /// Records a payment or a recovery on an allocation's ledger (funders managing its stream,
+    /// administrators). The paid total stays between zero and the awarded EU contribution.
+    async fn record_payment(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordPaymentInput,
+    ) -> async_graphql::Result<PaymentPayload> {
+        let (payment, allocation) = async {
+            let id = AllocationId::from_uuid(ids::decode(
+                NodeType::Allocation,
+                &input.allocation_id,
+                "allocationId",
+            )?);
+            allowed_on_allocation(ctx, id).await?;
+            let amount = euros("amount", &input.amount)?;
+            let payment = db(ctx)?
+                .allocations()
+                .record_payment(
+                    id,
+                    input.kind.into(),
+                    amount,
+                    input.paid_on,
+                    reference(input.reference)?,
+                )
+                .await?;
+            let allocation = db(ctx)?.allocations().get(id).await?;
+            Ok::<_, ApiError>((payment, allocation))
+        }
+        .await
+        .map_err(|e| e.within("input"))?;
+        Ok(PaymentPayload {
+            payment: PaymentEntry(payment),
+            allocation: Allocation(allocation),
         })
     }
 

@@ -6,8 +6,10 @@ use std::collections::HashMap;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use domain::actor::Actor;
-use domain::funding::{Allocation, CeilingRule, FundingStream};
-use domain::ids::{ActorId, AllocationId, CeilingRuleId, MembershipId, PartnershipId, StreamId};
+use domain::funding::{Allocation, CeilingRule, FundingStream, Programme};
+use domain::ids::{
+    ActorId, AllocationId, CeilingRuleId, MembershipId, PartnershipId, ProgrammeId, StreamId,
+};
 use domain::membership::Membership;
 use domain::partnership::Partnership;
 use persistence::Database;
@@ -22,6 +24,24 @@ pub type Loaders = DataLoader<RepoLoader>;
 
 pub fn loaders(db: Database) -> Loaders {
     DataLoader::new(RepoLoader { db }, tokio::spawn)
+}
+
+/// The paid total (ledger sum, in cents) of one allocation, as a loader key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PaidOf(pub AllocationId);
+
+impl Loader<PaidOf> for RepoLoader {
+    type Value = i64;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[PaidOf]) -> Result<HashMap<PaidOf, i64>, ApiError> {
+        let ids: Vec<AllocationId> = keys.iter().map(|k| k.0).collect();
+        let totals = self.db.allocations().paid_totals(&ids).await?;
+        Ok(keys
+            .iter()
+            .map(|k| (*k, totals.get(&k.0).copied().unwrap_or(0)))
+            .collect())
+    }
 }
 
 /// The ceiling rules of one stream, as a loader key.
@@ -54,6 +74,7 @@ by_id_loader!(MembershipId, Membership, memberships, find_by_ids);
 by_id_loader!(StreamId, FundingStream, funding, streams_by_ids);
 by_id_loader!(CeilingRuleId, CeilingRule, funding, rules_by_ids);
 by_id_loader!(AllocationId, Allocation, allocations, find_by_ids);
+by_id_loader!(ProgrammeId, Programme, programmes, find_by_ids);
 
 impl Loader<RulesOfStream> for RepoLoader {
     type Value = Vec<CeilingRule>;

@@ -3,12 +3,14 @@
 //! SDL can be exported anywhere.
 
 pub mod actor;
+pub mod audit;
 pub mod connection;
 pub mod enums;
 pub mod error_codes;
 pub mod funding;
 pub mod loaders;
 pub mod partnership;
+pub mod programme;
 pub mod scalars;
 
 use std::hash::Hash;
@@ -18,7 +20,9 @@ use async_graphql::{
     Context, EmptySubscription, ID, Interface, MergedObject, Object, Schema, SchemaBuilder,
 };
 use domain::access::{PartnershipFacts, Principal, Role, can_see_partnership};
-use domain::ids::{ActorId, AllocationId, CeilingRuleId, MembershipId, PartnershipId, StreamId};
+use domain::ids::{
+    ActorId, AllocationId, CeilingRuleId, MembershipId, PartnershipId, ProgrammeId, StreamId,
+};
 use persistence::Database;
 use persistence::repo::DraftVisibility;
 
@@ -42,6 +46,7 @@ pub enum Node {
     FundingStream(FundingStream),
     CeilingRule(CeilingRule),
     Allocation(Allocation),
+    Programme(programme::Programme),
 }
 
 #[derive(Default)]
@@ -101,6 +106,9 @@ async fn load_node(ctx: &Context<'_>, id: &ID, field: &str) -> ApiResult<Option<
         NodeType::CeilingRule => load(ctx, CeilingRuleId::from_uuid(uuid))
             .await?
             .map(|v| Node::CeilingRule(CeilingRule(v))),
+        NodeType::Programme => load(ctx, ProgrammeId::from_uuid(uuid))
+            .await?
+            .map(|v| Node::Programme(programme::Programme(v))),
         NodeType::Allocation => match load(ctx, AllocationId::from_uuid(uuid)).await? {
             Some(a) if visible_partnership(ctx, a.partnership_id).await?.is_some() => {
                 Some(Node::Allocation(Allocation(a)))
@@ -162,10 +170,17 @@ pub struct QueryRoot(
     ActorQuery,
     PartnershipQuery,
     FundingQuery,
+    programme::ProgrammeQuery,
+    audit::AuditQuery,
 );
 
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(ActorMutation, PartnershipMutation, FundingMutation);
+pub struct MutationRoot(
+    ActorMutation,
+    PartnershipMutation,
+    FundingMutation,
+    programme::ProgrammeMutation,
+);
 
 pub type RegistrySchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 

@@ -13,7 +13,9 @@ use domain::membership::{self as members, RoleSet};
 use domain::partnership::{self as model, PartnershipDetails, PartnershipDetailsParts, unique_set};
 use domain::territory::CountryCode;
 use persistence::SortDirection as Direction;
-use persistence::repo::{DraftVisibility, MembershipChange, PartnershipFilter, PartnershipOrder};
+use persistence::repo::{
+    AllocationFilter, DraftVisibility, MembershipChange, PartnershipFilter, PartnershipOrder,
+};
 
 use super::actor::{Actor, patch};
 use super::connection::{Count, CountedConnection, connection, page_request};
@@ -112,18 +114,23 @@ impl Partnership {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<CountedConnection<Allocation>> {
-        let page = page_request(first, after, Direction::Asc)?;
-        let result = db(ctx)?
-            .allocations()
-            .of_partnership(self.0.id, &page)
-            .await
-            .map_err(ApiError::from)?;
-        Ok(connection(
-            result,
-            page.after.is_some(),
-            Count::AllocationsOfPartnership(self.0.id),
-            Allocation,
-        ))
+        let filter = AllocationFilter {
+            partnership: Some(self.0.id),
+            ..Default::default()
+        };
+        Ok(super::funding::list_allocations(ctx, filter, first, after).await?)
+    }
+
+    /// What the partnership's awards (AWARDED and CLOSED allocations) hold and what was paid.
+    async fn funding(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<super::audit::FundingTotals> {
+        let filter = AllocationFilter {
+            partnership: Some(self.0.id),
+            ..Default::default()
+        };
+        Ok(super::audit::awarded_totals(ctx, filter).await?)
     }
 
     async fn created_at(&self) -> DateTime<Utc> {

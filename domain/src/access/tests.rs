@@ -220,6 +220,21 @@ const CASES: &[Case] = &[
         |s| can_manage_funding_rules(&s.p).is_ok(),
         [false, false, false, false, true],
     ),
+    (
+        "manage a programme of a stream one manages",
+        |s| can_manage_programme(&s.p, &[s.me]).is_ok(),
+        [false, false, false, true, true],
+    ),
+    (
+        "manage a programme of a stream another manages",
+        |s| can_manage_programme(&s.p, &[s.other]).is_ok(),
+        [false, false, false, false, true],
+    ),
+    (
+        "read the audit findings",
+        |s| can_audit(&s.p).is_ok(),
+        [false, false, false, true, true],
+    ),
 ];
 
 #[test]
@@ -241,7 +256,7 @@ fn the_rights_table_holds_for_every_role() {
         "rights table mismatches:\n{}",
         failures.join("\n")
     );
-    assert_eq!(CASES.len(), 32);
+    assert_eq!(CASES.len(), 35);
 }
 
 #[test]

@@ -44,6 +44,9 @@ CREATE TABLE partnership (
     description       TEXT          NOT NULL,
     kind              VARCHAR(40)   NOT NULL,
     governance_levels VARCHAR(64)   NOT NULL,
+    -- The partnership's themes as one sorted key (`HOUSING,HEALTH`), kept by the repository,
+    -- so funding summaries group each allocation under exactly one theme combination.
+    themes_key        TEXT          NOT NULL DEFAULT '',
     start_date        DATE          NOT NULL,
     end_date          DATE,
     status            VARCHAR(16)   NOT NULL,
@@ -118,26 +121,53 @@ CREATE TABLE ceiling_rule (
 );
 CREATE UNIQUE INDEX uq_rule_case ON ceiling_rule (stream_id, case_code);
 
+CREATE TABLE programme (
+    id                     {uuid}       NOT NULL PRIMARY KEY,
+    stream_id              {uuid}       NOT NULL CONSTRAINT fk_programme_stream REFERENCES funding_stream (id),
+    code                   VARCHAR(30)  NOT NULL,
+    title                  VARCHAR(300) NOT NULL,
+    managing_authority_id  {uuid}       NOT NULL CONSTRAINT fk_programme_authority REFERENCES actor (id),
+    country                CHAR(2)      NOT NULL,
+    nuts_code              VARCHAR(5),
+    nuts_version           INTEGER,
+    category_case          VARCHAR(64),
+    envelope_cents         BIGINT       NOT NULL,
+    created_at             {timestamp}  NOT NULL,
+    updated_at             {timestamp}  NOT NULL,
+    CONSTRAINT ck_programme_envelope CHECK (envelope_cents >= 0),
+    CONSTRAINT ck_programme_nuts_pair CHECK ((nuts_code IS NULL) = (nuts_version IS NULL))
+);
+CREATE UNIQUE INDEX uq_programme_code ON programme (code);
+CREATE INDEX ix_programme_stream ON programme (stream_id, id);
+CREATE INDEX ix_programme_country ON programme (country, nuts_code);
+
 CREATE TABLE allocation (
     id                    {uuid}       NOT NULL PRIMARY KEY,
     partnership_id        {uuid}       NOT NULL CONSTRAINT fk_allocation_partnership REFERENCES partnership (id),
     stream_id             {uuid}       NOT NULL CONSTRAINT fk_allocation_stream REFERENCES funding_stream (id),
     ceiling_rule_id       {uuid}       NOT NULL CONSTRAINT fk_allocation_rule REFERENCES ceiling_rule (id),
+    programme_id          {uuid}       CONSTRAINT fk_allocation_programme REFERENCES programme (id),
     eligible_cost_cents   BIGINT       NOT NULL,
     eu_contribution_cents BIGINT       NOT NULL,
+    national_contribution_cents BIGINT NOT NULL DEFAULT 0,
     status                VARCHAR(16)  NOT NULL,
     decision_date         DATE,
+    -- The year of decision_date, kept beside it so both databases group by it alike.
+    decision_year         INTEGER,
     reference             VARCHAR(120),
     created_at            {timestamp}  NOT NULL,
     updated_at            {timestamp}  NOT NULL,
-    CONSTRAINT ck_allocation_status CHECK (status IN ('REQUESTED', 'AWARDED', 'CANCELLED')),
+    CONSTRAINT ck_allocation_status CHECK (status IN ('REQUESTED', 'AWARDED', 'CLOSED', 'REJECTED', 'CANCELLED')),
     CONSTRAINT ck_allocation_amounts CHECK (eligible_cost_cents > 0 AND eu_contribution_cents >= 0
-        AND eu_contribution_cents <= eligible_cost_cents)
+        AND national_contribution_cents >= 0
+        AND eu_contribution_cents + national_contribution_cents <= eligible_cost_cents)
 );
 CREATE UNIQUE INDEX uq_allocation_reference ON allocation (stream_id, reference);
 CREATE INDEX ix_allocation_partnership ON allocation (partnership_id, id);
 CREATE INDEX ix_allocation_stream ON allocation (stream_id, id);
 CREATE INDEX ix_allocation_status ON allocation (status);
+CREATE INDEX ix_allocation_programme ON allocation (programme_id, id);
+CREATE INDEX ix_allocation_year ON allocation (decision_year);
 
 -- The 2021-2027 streams and their co-financing ceilings, as rows (DOMAIN.md: ceilings are data).
 INSERT INTO funding_stream (id, code, name, legal_basis, period_start, period_end, created_at) VALUES

@@ -21,6 +21,10 @@ impl MigratorTrait for Migrator {
                 name: "m20261125_000002_access",
                 sql: include_str!("m20261125_000002_access.sql"),
             }),
+            Box::new(SqlMigration {
+                name: "m20261125_000003_ledger",
+                sql: include_str!("m20261125_000003_ledger.sql"),
+            }),
         ]
     }
 }

@@ -1,14 +1,21 @@
-//! Allocations of a stream's money to a partnership: create under the co-financing ceiling of
-//! the claimed case, change terms while REQUESTED, move through the lifecycle.
+//! Allocations: a partnership's draw on a programme of a stream. Created REQUESTED under the
+//! co-financing ceiling of the claimed case; budgets revised while REQUESTED or AWARDED, each
+//! budget kept (ORIGINAL, then REVISED); awards held within the programme's envelope, also when
+//! they race; payments recorded in an append-only ledger.
 
-use chrono::NaiveDate;
+use std::collections::HashMap;
+
+use chrono::{Datelike, NaiveDate};
 use domain::ValidationError;
 use domain::funding::{
-    Allocation, AllocationStatus, AllocationTerms, AllocationTermsParts, CeilingCase, CeilingRule,
+    Allocation, AllocationStatus, AllocationTerms, AllocationTermsParts, BudgetEntry, BudgetKind,
+    CeilingCase, CeilingRule, Payment, PaymentKind, case_for, check_envelope, ledger_entry,
 };
-use domain::ids::{AllocationId, PartnershipId, StreamId};
-use domain::money::Euros;
+use domain::ids::{ActorId, AllocationId, PartnershipId, PaymentId, ProgrammeId, StreamId};
+use domain::money::{Euros, Rate};
 use domain::partnership::PartnershipStatus;
+use domain::territory::CountryCode;
+use sea_orm::sea_query::{Condition, Expr, LikeExpr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -17,29 +24,142 @@ use tracing::instrument;
 
 use super::DraftVisibility;
 use crate::database::WriteTx;
-use crate::entities::{allocation, ceiling_rule, funding_stream, partnership};
+use crate::entities::{
+    allocation, allocation_budget, ceiling_rule, membership, partnership, payment, programme,
+};
 use crate::pagination::{Cursor, Page, PageRequest, SortDirection, SortValue, after, order_key};
 use crate::{Backend, Database, RepoError};
 
-/// A new allocation: always REQUESTED at first.
+/// A new allocation: REQUESTED, drawing on a programme.
 #[derive(Debug, Clone)]
 pub struct NewAllocation {
     pub partnership_id: PartnershipId,
-    pub stream_id: StreamId,
-    pub ceiling_case: CeilingCase,
+    pub programme_id: ProgrammeId,
+    /// Required where the programme has no category of region (AMIF).
+    pub ceiling_case: Option<CeilingCase>,
     pub eligible_cost: Euros,
     pub eu_contribution: Euros,
+    pub national_contribution: Euros,
     pub reference: Option<String>,
 }
 
-/// A change of an allocation; `None` leaves a field as it is.
+/// A budget revision or a change of terms; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct AllocationChange {
     pub ceiling_case: Option<CeilingCase>,
     pub eligible_cost: Option<Euros>,
     pub eu_contribution: Option<Euros>,
+    pub national_contribution: Option<Euros>,
     /// `Some(None)` clears the reference.
     pub reference: Option<Option<String>>,
+    /// Why the budget changed, kept with the revision.
+    pub reason: Option<String>,
+}
+
+/// Which allocations to list, count, sum or export. Empty lists mean "any".
+#[derive(Debug, Clone, Default)]
+pub struct AllocationFilter {
+    pub streams: Vec<StreamId>,
+    pub programmes: Vec<ProgrammeId>,
+    /// The programme's country.
+    pub countries: Vec<CountryCode>,
+    /// A prefix of the programme's NUTS code, upper-case.
+    pub nuts_prefix: Option<String>,
+    pub statuses: Vec<AllocationStatus>,
+    /// Years of the decision.
+    pub years: Vec<i32>,
+    /// Allocations of partnerships this actor is a current member of.
+    pub actor: Option<ActorId>,
+    /// Allocations of partnerships this actor currently leads.
+    pub lead_actor: Option<ActorId>,
+    pub partnership: Option<PartnershipId>,
+    pub min_eu_contribution: Option<Euros>,
+    pub max_eu_contribution: Option<Euros>,
+    pub drafts: DraftVisibility,
+}
+
+impl AllocationFilter {
+    /// The filter as a condition on the `allocation` table; subqueries, never joins, so each
+    /// allocation is counted once.
+    pub(crate) fn condition(&self) -> Condition {
+        let mut cond = Condition::all();
+        if !self.streams.is_empty() {
+            cond = cond.add(
+                allocation::Column::StreamId.is_in(self.streams.iter().map(StreamId::as_uuid)),
+            );
+        }
+        if !self.programmes.is_empty() {
+            cond = cond.add(
+                allocation::Column::ProgrammeId
+                    .is_in(self.programmes.iter().map(ProgrammeId::as_uuid)),
+            );
+        }
+        if !self.countries.is_empty() || self.nuts_prefix.is_some() {
+            let mut programmes = Query::select()
+                .column(programme::Column::Id)
+                .from(programme::Entity)
+                .to_owned();
+            if !self.countries.is_empty() {
+                programmes.and_where(
+                    programme::Column::Country
+                        .is_in(self.countries.iter().map(|c| c.as_str().to_owned())),
+                );
+            }
+            if let Some(prefix) = &self.nuts_prefix {
+                programmes.and_where(
+                    programme::Column::NutsCode.like(
+                        LikeExpr::new(format!("{}%", super::like_escape(prefix))).escape('\\'),
+                    ),
+                );
+            }
+            cond = cond.add(allocation::Column::ProgrammeId.in_subquery(programmes));
+        }
+        if !self.statuses.is_empty() {
+            cond =
+                cond.add(allocation::Column::Status.is_in(self.statuses.iter().map(|s| s.code())));
+        }
+        if !self.years.is_empty() {
+            cond = cond.add(allocation::Column::DecisionYear.is_in(self.years.iter().copied()));
+        }
+        if let Some(actor) = self.actor {
+            cond = cond.add(
+                allocation::Column::PartnershipId.in_subquery(
+                    Query::select()
+                        .column(membership::Column::PartnershipId)
+                        .from(membership::Entity)
+                        .and_where(membership::Column::ActorId.eq(actor.as_uuid()))
+                        .and_where(membership::Column::LeftOn.is_null())
+                        .to_owned(),
+                ),
+            );
+        }
+        if let Some(lead) = self.lead_actor {
+            cond = cond.add(
+                allocation::Column::PartnershipId.in_subquery(
+                    Query::select()
+                        .column(membership::Column::PartnershipId)
+                        .from(membership::Entity)
+                        .and_where(membership::Column::ActorId.eq(lead.as_uuid()))
+                        .and_where(membership::Column::IsLead.eq(true))
+                        .and_where(membership::Column::LeftOn.is_null())
+                        .to_owned(),
+                ),
+            );
+        }
+        if let Some(p) = self.partnership {
+            cond = cond.add(allocation::Column::PartnershipId.eq(p.as_uuid()));
+        }
+        if let Some(min) = self.min_eu_contribution {
+            cond = cond.add(allocation::Column::EuContributionCents.gte(min.cents()));
+        }
+        if let Some(max) = self.max_eu_contribution {
+            cond = cond.add(allocation::Column::EuContributionCents.lte(max.cents()));
+        }
+        if let Some(visible) = self.drafts.on_column(allocation::Column::PartnershipId) {
+            cond = cond.add(visible);
+        }
+        cond
+    }
 }
 
 pub struct Allocations<'a> {
@@ -61,10 +181,18 @@ impl Allocations<'_> {
             )
             .into());
         }
-        let rule = rule_for(&tx.txn, new.stream_id, &new.ceiling_case).await?;
+        let programme = programme::Entity::find_by_id(new.programme_id.as_uuid())
+            .one(&tx.txn)
+            .await?
+            .ok_or_else(|| ValidationError::new("programmeId", "refers to no programme"))?;
+        let details = super::rows::programme(programme)?;
+        let case = case_for(details.details.parts(), new.ceiling_case.clone())?;
+        let stream_id = details.details.parts().stream_id;
+        let rule = rule_for(&tx.txn, stream_id, &case).await?;
         let terms = AllocationTerms::new(AllocationTermsParts {
             eligible_cost: new.eligible_cost,
             eu_contribution: new.eu_contribution,
+            national_contribution: new.national_contribution,
             ceiling_case: rule.case.clone(),
             ceiling: rule.max_rate,
             status: AllocationStatus::Requested,
@@ -73,26 +201,33 @@ impl Allocations<'_> {
         })?;
         let now = super::now();
         let parts = terms.parts();
+        let id = AllocationId::generate();
         let row = allocation::ActiveModel {
-            id: Set(AllocationId::generate().as_uuid()),
+            id: Set(id.as_uuid()),
             partnership_id: Set(new.partnership_id.as_uuid()),
-            stream_id: Set(new.stream_id.as_uuid()),
+            stream_id: Set(stream_id.as_uuid()),
             ceiling_rule_id: Set(rule.id.as_uuid()),
+            programme_id: Set(Some(new.programme_id.as_uuid())),
             eligible_cost_cents: Set(parts.eligible_cost.cents()),
             eu_contribution_cents: Set(parts.eu_contribution.cents()),
+            national_contribution_cents: Set(parts.national_contribution.cents()),
             status: Set(parts.status.code().to_owned()),
             decision_date: Set(None),
+            decision_year: Set(None),
             reference: Set(parts.reference.clone()),
             created_at: Set(now),
             updated_at: Set(now),
         }
         .insert(&tx.txn)
         .await?;
+        record_budget(&tx, id, BudgetKind::Original, parts, None).await?;
         tx.commit().await?;
         super::rows::allocation(row)
     }
 
-    /// Changes the terms of a REQUESTED allocation, re-checked against the ceiling.
+    /// Changes the terms of a REQUESTED allocation or revises the budget of an AWARDED one
+    /// (checked again against the ceiling, the envelope and what was paid). The new budget is
+    /// recorded beside the earlier ones.
     #[instrument(name = "repo.allocations.change", skip_all, fields(allocation = %id))]
     pub async fn change(
         &self,
@@ -101,46 +236,87 @@ impl Allocations<'_> {
     ) -> Result<Allocation, RepoError> {
         let tx = self.db.begin_write().await?;
         let current = load_locked(&tx, id).await?;
-        if current.status != AllocationStatus::Requested {
+        if !current.status.budget_is_open() {
             return Err(RepoError::conflict(
                 "id",
                 format!(
-                    "the terms of a {} allocation can no longer change",
+                    "the budget of a {} allocation can no longer change",
                     current.status.code()
                 ),
             ));
         }
-        let rule = match &change.ceiling_case {
-            Some(case) => rule_for(&tx.txn, current.stream_id, case).await?,
-            None => rule_by_id(&tx.txn, current.ceiling_rule_id.as_uuid()).await?,
+        let programme = match current.programme_id {
+            Some(p) => Some(lock_programme(&tx, p).await?),
+            None => None,
+        };
+        let rule = match (&change.ceiling_case, &programme) {
+            (Some(case), Some(p)) => {
+                let case = case_for(p.details.parts(), Some(case.clone()))?;
+                rule_for(&tx.txn, current.stream_id, &case).await?
+            }
+            (Some(case), None) => rule_for(&tx.txn, current.stream_id, case).await?,
+            (None, _) => rule_by_id(&tx.txn, current.ceiling_rule_id.as_uuid()).await?,
         };
         let terms = AllocationTerms::new(AllocationTermsParts {
             eligible_cost: change.eligible_cost.unwrap_or(current.eligible_cost),
             eu_contribution: change.eu_contribution.unwrap_or(current.eu_contribution),
+            national_contribution: change
+                .national_contribution
+                .unwrap_or(current.national_contribution),
             ceiling_case: rule.case.clone(),
             ceiling: rule.max_rate,
             status: current.status,
             decision_date: current.decision_date,
-            reference: change.reference.clone().unwrap_or(current.reference),
+            reference: change
+                .reference
+                .clone()
+                .unwrap_or(current.reference.clone()),
         })?;
         let parts = terms.parts();
+        if current.status.holds_award() {
+            if let Some(p) = &programme {
+                let others = awarded_total(&tx.txn, p.id, Some(id)).await?;
+                check_envelope(
+                    p.details.parts().envelope,
+                    others + parts.eu_contribution.cents(),
+                )?;
+            }
+            let paid = paid_total(&tx.txn, id).await?;
+            if paid > parts.eu_contribution.cents() {
+                return Err(ValidationError::new(
+                    "euContribution",
+                    format!(
+                        "{} euros have been paid already; the EU contribution cannot fall below that",
+                        domain::money::cents_to_decimal(paid)
+                    ),
+                )
+                .into());
+            }
+        }
         let row = allocation::ActiveModel {
             id: sea_orm::Unchanged(id.as_uuid()),
             ceiling_rule_id: Set(rule.id.as_uuid()),
             eligible_cost_cents: Set(parts.eligible_cost.cents()),
             eu_contribution_cents: Set(parts.eu_contribution.cents()),
+            national_contribution_cents: Set(parts.national_contribution.cents()),
             reference: Set(parts.reference.clone()),
             updated_at: Set(super::now()),
             ..Default::default()
         }
         .update(&tx.txn)
         .await?;
+        let budget_changed = parts.eligible_cost != current.eligible_cost
+            || parts.eu_contribution != current.eu_contribution
+            || parts.national_contribution != current.national_contribution;
+        if budget_changed {
+            record_budget(&tx, id, BudgetKind::Revised, parts, change.reason.clone()).await?;
+        }
         tx.commit().await?;
         super::rows::allocation(row)
     }
 
-    /// Moves an allocation through its lifecycle; a decision (award, cancellation) carries its
-    /// date. Awarding re-checks the ceiling as the rule row reads today.
+    /// Moves an allocation through its lifecycle; a decision carries its date. An award is
+    /// checked against today's ceiling and, with the programme row locked, its envelope.
     #[instrument(name = "repo.allocations.change_status", skip_all, fields(allocation = %id))]
     pub async fn change_status(
         &self,
@@ -153,25 +329,38 @@ impl Allocations<'_> {
         let next = current.status.transition(next)?;
         let rule = rule_by_id(&tx.txn, current.ceiling_rule_id.as_uuid()).await?;
         let decision_date = decision_date.or(current.decision_date);
-        let ceiling = if next == AllocationStatus::Cancelled {
-            // A cancellation is never refused because a ceiling was lowered since.
-            domain::money::Rate::FULL
-        } else {
+        let ceiling = if next == AllocationStatus::Awarded {
             rule.max_rate
+        } else {
+            // Closing, rejecting or cancelling is never refused because a ceiling was
+            // lowered since.
+            Rate::FULL
         };
         AllocationTerms::new(AllocationTermsParts {
             eligible_cost: current.eligible_cost,
             eu_contribution: current.eu_contribution,
+            national_contribution: current.national_contribution,
             ceiling_case: rule.case.clone(),
             ceiling,
             status: next,
             decision_date,
             reference: current.reference.clone(),
         })?;
+        if next == AllocationStatus::Awarded
+            && let Some(programme_id) = current.programme_id
+        {
+            let programme = lock_programme(&tx, programme_id).await?;
+            let others = awarded_total(&tx.txn, programme_id, Some(id)).await?;
+            check_envelope(
+                programme.details.parts().envelope,
+                others + current.eu_contribution.cents(),
+            )?;
+        }
         let row = allocation::ActiveModel {
             id: sea_orm::Unchanged(id.as_uuid()),
             status: Set(next.code().to_owned()),
             decision_date: Set(decision_date),
+            decision_year: Set(decision_date.map(|d| d.year())),
             updated_at: Set(super::now()),
             ..Default::default()
         }
@@ -181,9 +370,108 @@ impl Allocations<'_> {
         super::rows::allocation(row)
     }
 
+    /// Appends a payment to an allocation's ledger.
+    #[instrument(name = "repo.allocations.record_payment", skip_all, fields(allocation = %id))]
+    pub async fn record_payment(
+        &self,
+        id: AllocationId,
+        kind: PaymentKind,
+        amount: Euros,
+        paid_on: NaiveDate,
+        reference: Option<String>,
+    ) -> Result<Payment, RepoError> {
+        domain::dates::check_date("paidOn", paid_on)?;
+        let tx = self.db.begin_write().await?;
+        let current = load_locked(&tx, id).await?;
+        let paid = paid_total(&tx.txn, id).await?;
+        let signed = ledger_entry(kind, amount, current.status, current.eu_contribution, paid)?;
+        let row = payment::ActiveModel {
+            id: Set(PaymentId::generate().as_uuid()),
+            allocation_id: Set(id.as_uuid()),
+            kind: Set(kind.code().to_owned()),
+            amount_cents: Set(signed),
+            paid_on: Set(paid_on),
+            reference: Set(reference),
+            created_at: Set(super::now()),
+        }
+        .insert(&tx.txn)
+        .await?;
+        tx.commit().await?;
+        super::rows::payment(row)
+    }
+
+    /// The ledger of an allocation, oldest first.
+    #[instrument(name = "repo.allocations.payments", skip_all)]
+    pub async fn payments(&self, id: AllocationId) -> Result<Vec<Payment>, RepoError> {
+        payment::Entity::find()
+            .filter(payment::Column::AllocationId.eq(id.as_uuid()))
+            .order_by_asc(payment::Column::Id)
+            .all(self.db.connection())
+            .await?
+            .into_iter()
+            .map(super::rows::payment)
+            .collect()
+    }
+
+    /// Paid totals (the ledger's sum) of these allocations; those without payments are absent.
+    #[instrument(name = "repo.allocations.paid_totals", skip_all, fields(n = ids.len()))]
+    pub async fn paid_totals(
+        &self,
+        ids: &[AllocationId],
+    ) -> Result<HashMap<AllocationId, i64>, RepoError> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows: Vec<(uuid::Uuid, i64)> = payment::Entity::find()
+            .select_only()
+            .column(payment::Column::AllocationId)
+            .expr(Expr::cust("CAST(SUM(payment.amount_cents) AS BIGINT)"))
+            .filter(payment::Column::AllocationId.is_in(ids.iter().map(AllocationId::as_uuid)))
+            .group_by(payment::Column::AllocationId)
+            .into_tuple()
+            .all(self.db.connection())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, total)| (AllocationId::from_uuid(id), total))
+            .collect())
+    }
+
+    /// Every budget of an allocation: the original first, then each revision.
+    #[instrument(name = "repo.allocations.budgets", skip_all)]
+    pub async fn budgets(&self, id: AllocationId) -> Result<Vec<BudgetEntry>, RepoError> {
+        let rows = allocation_budget::Entity::find()
+            .filter(allocation_budget::Column::AllocationId.eq(id.as_uuid()))
+            .order_by_asc(allocation_budget::Column::RecordedAt)
+            .order_by_asc(allocation_budget::Column::Id)
+            .all(self.db.connection())
+            .await?;
+        rows.into_iter()
+            .map(|row| {
+                let cents = |c: i64| {
+                    Euros::from_cents(c)
+                        .ok_or_else(|| RepoError::Corrupt(format!("budget {}: amount", row.id)))
+                };
+                Ok(BudgetEntry {
+                    kind: BudgetKind::from_code(&row.kind)
+                        .ok_or_else(|| RepoError::Corrupt(format!("budget {}: kind", row.id)))?,
+                    eligible_cost: cents(row.eligible_cost_cents)?,
+                    eu_contribution: cents(row.eu_contribution_cents)?,
+                    national_contribution: cents(row.national_contribution_cents)?,
+                    reason: row.reason.clone(),
+                    recorded_at: row.recorded_at,
+                })
+            })
+            .collect()
+    }
+
     #[instrument(name = "repo.allocations.get", skip_all, fields(allocation = %id))]
     pub async fn get(&self, id: AllocationId) -> Result<Allocation, RepoError> {
-        self.load(self.db.connection(), id).await
+        let row = allocation::Entity::find_by_id(id.as_uuid())
+            .one(self.db.connection())
+            .await?
+            .ok_or_else(|| RepoError::not_found("allocation", id))?;
+        super::rows::allocation(row)
     }
 
     #[instrument(name = "repo.allocations.find_by_ids", skip_all, fields(n = ids.len()))]
@@ -200,66 +488,14 @@ impl Allocations<'_> {
             .collect()
     }
 
-    /// A page of a partnership's allocations, in the order they were created.
-    #[instrument(name = "repo.allocations.of_partnership", skip_all)]
-    pub async fn of_partnership(
+    /// A page of allocations matching `filter`, in the order they were created.
+    #[instrument(name = "repo.allocations.list", skip_all)]
+    pub async fn list(
         &self,
-        id: PartnershipId,
+        filter: &AllocationFilter,
         page: &PageRequest,
     ) -> Result<Page<Allocation>, RepoError> {
-        self.page(
-            allocation::Column::PartnershipId,
-            id.as_uuid(),
-            DraftVisibility::All,
-            page,
-        )
-        .await
-    }
-
-    /// A page of a stream's allocations, in the order they were created, to partnerships the
-    /// reader may see.
-    #[instrument(name = "repo.allocations.of_stream", skip_all)]
-    pub async fn of_stream(
-        &self,
-        id: StreamId,
-        drafts: DraftVisibility,
-        page: &PageRequest,
-    ) -> Result<Page<Allocation>, RepoError> {
-        self.page(allocation::Column::StreamId, id.as_uuid(), drafts, page)
-            .await
-    }
-
-    pub async fn count_of_partnership(&self, id: PartnershipId) -> Result<u64, RepoError> {
-        Ok(allocation::Entity::find()
-            .filter(allocation::Column::PartnershipId.eq(id.as_uuid()))
-            .count(self.db.connection())
-            .await?)
-    }
-
-    pub async fn count_of_stream(
-        &self,
-        id: StreamId,
-        drafts: DraftVisibility,
-    ) -> Result<u64, RepoError> {
-        let mut query =
-            allocation::Entity::find().filter(allocation::Column::StreamId.eq(id.as_uuid()));
-        if let Some(visible) = drafts.on_column(allocation::Column::PartnershipId) {
-            query = query.filter(visible);
-        }
-        Ok(query.count(self.db.connection()).await?)
-    }
-
-    async fn page(
-        &self,
-        column: allocation::Column,
-        value: uuid::Uuid,
-        drafts: DraftVisibility,
-        page: &PageRequest,
-    ) -> Result<Page<Allocation>, RepoError> {
-        let mut query = allocation::Entity::find().filter(column.eq(value));
-        if let Some(visible) = drafts.on_column(allocation::Column::PartnershipId) {
-            query = query.filter(visible);
-        }
+        let mut query = allocation::Entity::find().filter(filter.condition());
         let key = order_key("allocations.created", page.direction);
         if let Some(cursor) = &page.after {
             query = query.filter(after(
@@ -290,17 +526,36 @@ impl Allocations<'_> {
         }))
     }
 
-    async fn load(
-        &self,
-        conn: &impl ConnectionTrait,
-        id: AllocationId,
-    ) -> Result<Allocation, RepoError> {
-        let row = allocation::Entity::find_by_id(id.as_uuid())
-            .one(conn)
-            .await?
-            .ok_or_else(|| RepoError::not_found("allocation", id))?;
-        super::rows::allocation(row)
+    /// How many allocations match, with exactly the filter of [`Self::list`].
+    pub async fn count(&self, filter: &AllocationFilter) -> Result<u64, RepoError> {
+        Ok(allocation::Entity::find()
+            .filter(filter.condition())
+            .count(self.db.connection())
+            .await?)
     }
+}
+
+/// Writes one budget record.
+async fn record_budget(
+    tx: &WriteTx,
+    id: AllocationId,
+    kind: BudgetKind,
+    parts: &AllocationTermsParts,
+    reason: Option<String>,
+) -> Result<(), RepoError> {
+    allocation_budget::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        allocation_id: Set(id.as_uuid()),
+        kind: Set(kind.code().to_owned()),
+        eligible_cost_cents: Set(parts.eligible_cost.cents()),
+        eu_contribution_cents: Set(parts.eu_contribution.cents()),
+        national_contribution_cents: Set(parts.national_contribution.cents()),
+        reason: Set(reason),
+        recorded_at: Set(super::now()),
+    }
+    .insert(&tx.txn)
+    .await?;
+    Ok(())
 }
 
 /// Reads an allocation in a write transaction, locking its row on PostgreSQL so concurrent
@@ -317,6 +572,55 @@ async fn load_locked(tx: &WriteTx, id: AllocationId) -> Result<Allocation, RepoE
     super::rows::allocation(row)
 }
 
+/// Reads a programme, locking its row on PostgreSQL: awards that draw on one envelope take
+/// turns, so two that each fit alone cannot together overdraw it.
+async fn lock_programme(
+    tx: &WriteTx,
+    id: ProgrammeId,
+) -> Result<domain::funding::Programme, RepoError> {
+    let mut query = programme::Entity::find_by_id(id.as_uuid());
+    if tx.backend == Backend::Postgres {
+        query = query.lock_exclusive();
+    }
+    let row = query
+        .one(&tx.txn)
+        .await?
+        .ok_or_else(|| RepoError::Corrupt(format!("programme {id} is missing")))?;
+    super::rows::programme(row)
+}
+
+/// The EU contributions the programme's awards hold, without `except`.
+pub(crate) async fn awarded_total(
+    conn: &impl ConnectionTrait,
+    programme_id: ProgrammeId,
+    except: Option<AllocationId>,
+) -> Result<i64, RepoError> {
+    let mut query = allocation::Entity::find()
+        .select_only()
+        .expr(Expr::cust(
+            "CAST(COALESCE(SUM(allocation.eu_contribution_cents), 0) AS BIGINT)",
+        ))
+        .filter(allocation::Column::ProgrammeId.eq(programme_id.as_uuid()))
+        .filter(allocation::Column::Status.is_in(["AWARDED", "CLOSED"]));
+    if let Some(except) = except {
+        query = query.filter(allocation::Column::Id.ne(except.as_uuid()));
+    }
+    Ok(query.into_tuple::<i64>().one(conn).await?.unwrap_or(0))
+}
+
+async fn paid_total(conn: &impl ConnectionTrait, id: AllocationId) -> Result<i64, RepoError> {
+    Ok(payment::Entity::find()
+        .select_only()
+        .expr(Expr::cust(
+            "CAST(COALESCE(SUM(payment.amount_cents), 0) AS BIGINT)",
+        ))
+        .filter(payment::Column::AllocationId.eq(id.as_uuid()))
+        .into_tuple::<i64>()
+        .one(conn)
+        .await?
+        .unwrap_or(0))
+}
+
 async fn rule_by_id(conn: &impl ConnectionTrait, id: uuid::Uuid) -> Result<CeilingRule, RepoError> {
     let row = ceiling_rule::Entity::find_by_id(id)
         .one(conn)
@@ -325,17 +629,13 @@ async fn rule_by_id(conn: &impl ConnectionTrait, id: uuid::Uuid) -> Result<Ceili
     super::rows::rule(row)
 }
 
-/// The rule of `case` for `stream`; an unknown stream or case is the client's error, and the
-/// message lists the cases the stream has.
+/// The rule of `case` for `stream`; an unknown case is the client's error, and the message
+/// lists the cases the stream has.
 async fn rule_for(
     conn: &impl ConnectionTrait,
     stream: StreamId,
     case: &CeilingCase,
 ) -> Result<CeilingRule, RepoError> {
-    let stream_row = funding_stream::Entity::find_by_id(stream.as_uuid())
-        .one(conn)
-        .await?
-        .ok_or_else(|| ValidationError::new("streamId", "refers to no funding stream"))?;
     let rules = ceiling_rule::Entity::find()
         .filter(ceiling_rule::Column::StreamId.eq(stream.as_uuid()))
         .order_by_asc(ceiling_rule::Column::CaseCode)
@@ -346,8 +646,7 @@ async fn rule_for(
         return Err(ValidationError::new(
             "ceilingCase",
             format!(
-                "{} has no ceiling case {} (its cases: {})",
-                stream_row.code,
+                "the programme's stream has no ceiling case {} (its cases: {})",
                 case.as_str(),
                 cases.join(", ")
             ),

@@ -215,6 +215,26 @@ impl Memberships<'_> {
             .transpose()
     }
 
+    /// The current members of these partnerships, in the order they were added.
+    #[instrument(name = "repo.memberships.current_of_partnerships", skip_all, fields(n = ids.len()))]
+    pub async fn current_of_partnerships(
+        &self,
+        ids: &[PartnershipId],
+    ) -> Result<Vec<Membership>, RepoError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        membership::Entity::find()
+            .filter(membership::Column::PartnershipId.is_in(ids.iter().map(PartnershipId::as_uuid)))
+            .filter(membership::Column::LeftOn.is_null())
+            .order_by_asc(membership::Column::Id)
+            .all(self.db.connection())
+            .await?
+            .into_iter()
+            .map(super::rows::membership)
+            .collect()
+    }
+
     /// The current LEAD of a partnership, if it has one.
     #[instrument(name = "repo.memberships.lead_of", skip_all)]
     pub async fn lead_of(&self, partnership: PartnershipId) -> Result<Option<ActorId>, RepoError> {

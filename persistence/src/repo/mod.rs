@@ -7,13 +7,17 @@ mod allocations;
 mod funding;
 mod memberships;
 mod partnerships;
+mod programmes;
 mod rows;
+mod summary;
 
 pub use actors::{ActorFilter, Actors};
-pub use allocations::{AllocationChange, Allocations, NewAllocation};
+pub use allocations::{AllocationChange, AllocationFilter, Allocations, NewAllocation};
 pub use funding::{Funding, RuleText};
 pub use memberships::{MembershipChange, Memberships};
 pub use partnerships::{DraftVisibility, PartnershipFilter, PartnershipOrder, Partnerships};
+pub use programmes::{ProgrammeFilter, Programmes, Utilisation};
+pub use summary::{Dimension, SummaryRow};
 
 use crate::Database;
 
@@ -36,6 +40,10 @@ impl Database {
 
     pub fn allocations(&self) -> Allocations<'_> {
         Allocations { db: self }
+    }
+
+    pub fn programmes(&self) -> Programmes<'_> {
+        Programmes { db: self }
     }
 }
 

@@ -142,6 +142,7 @@ impl Partnerships<'_> {
             description: Set(parts.description.clone()),
             kind: Set(parts.kind.code().to_owned()),
             governance_levels: Set(super::rows::levels_to_stored(&parts.governance_levels)),
+            themes_key: Set(themes_key(&parts.themes)),
             start_date: Set(parts.start_date),
             end_date: Set(parts.end_date),
             status: Set(PartnershipStatus::Draft.code().to_owned()),
@@ -198,6 +199,7 @@ impl Partnerships<'_> {
             description: Set(parts.description.clone()),
             kind: Set(parts.kind.code().to_owned()),
             governance_levels: Set(super::rows::levels_to_stored(&parts.governance_levels)),
+            themes_key: Set(themes_key(&parts.themes)),
             start_date: Set(parts.start_date),
             end_date: Set(parts.end_date),
             updated_at: Set(super::now()),
@@ -364,6 +366,16 @@ pub(crate) async fn current_members(
         .into_iter()
         .map(|m| super::rows::membership(m).map(|m| m.roles))
         .collect()
+}
+
+/// The themes as one key, in the domain's order (`HOUSING,COMMUNITY_SPONSORSHIP`); empty
+/// when none is known.
+fn themes_key(themes: &BTreeSet<Theme>) -> String {
+    themes
+        .iter()
+        .map(|t| t.code())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 async fn write_themes(

@@ -4,9 +4,15 @@
 use std::collections::BTreeSet;
 
 use domain::actor::{Actor, ActorKind, ActorProfile, ActorProfileParts};
-use domain::funding::{Allocation, AllocationStatus, CeilingCase, CeilingRule, FundingStream};
+use domain::funding::{
+    Allocation, AllocationStatus, CeilingCase, CeilingRule, FundingStream, Payment, PaymentKind,
+    Programme, ProgrammeDetails, ProgrammeParts,
+};
 use domain::identifiers::{Email, Pic, VatNumber, Website, WikidataId};
-use domain::ids::{ActorId, AllocationId, CeilingRuleId, MembershipId, PartnershipId, StreamId};
+use domain::ids::{
+    ActorId, AllocationId, CeilingRuleId, MembershipId, PartnershipId, PaymentId, ProgrammeId,
+    StreamId,
+};
 use domain::membership::{Membership, RoleSet};
 use domain::money::{Euros, Rate};
 use domain::partnership::{
@@ -16,7 +22,9 @@ use domain::partnership::{
 use domain::territory::{CountryCode, LauUnit, NutsRegion};
 
 use crate::RepoError;
-use crate::entities::{allocation, ceiling_rule, funding_stream, membership, partnership};
+use crate::entities::{
+    allocation, ceiling_rule, funding_stream, membership, partnership, payment, programme,
+};
 
 fn corrupt(table: &str, id: uuid::Uuid, what: impl std::fmt::Display) -> RepoError {
     RepoError::Corrupt(format!("{table} {id}: {what}"))
@@ -155,11 +163,57 @@ pub(crate) fn allocation(row: allocation::Model) -> Result<Allocation, RepoError
         ceiling_rule_id: CeilingRuleId::from_uuid(row.ceiling_rule_id),
         eligible_cost: cents(row.eligible_cost_cents)?,
         eu_contribution: cents(row.eu_contribution_cents)?,
+        national_contribution: cents(row.national_contribution_cents)?,
         status: AllocationStatus::from_code(&row.status)
             .ok_or_else(|| corrupt("allocation", row.id, "status"))?,
         decision_date: row.decision_date,
         reference: row.reference,
+        programme_id: row.programme_id.map(ProgrammeId::from_uuid),
         created_at: row.created_at,
         updated_at: row.updated_at,
+    })
+}
+
+pub(crate) fn programme(row: programme::Model) -> Result<Programme, RepoError> {
+    let bad = |e: domain::ValidationError| corrupt("programme", row.id, e);
+    let nuts = match (&row.nuts_code, row.nuts_version) {
+        (Some(code), Some(version)) => Some(NutsRegion::parse(code, version).map_err(bad)?),
+        _ => None,
+    };
+    let details = ProgrammeDetails::new(ProgrammeParts {
+        code: row.code.clone(),
+        title: row.title.clone(),
+        stream_id: StreamId::from_uuid(row.stream_id),
+        managing_authority: ActorId::from_uuid(row.managing_authority_id),
+        country: CountryCode::parse(&row.country).map_err(bad)?,
+        nuts,
+        category: row
+            .category_case
+            .as_deref()
+            .map(CeilingCase::parse)
+            .transpose()
+            .map_err(bad)?,
+        envelope: Euros::from_cents(row.envelope_cents)
+            .ok_or_else(|| corrupt("programme", row.id, "envelope"))?,
+    })
+    .map_err(bad)?;
+    Ok(Programme {
+        id: ProgrammeId::from_uuid(row.id),
+        details,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+pub(crate) fn payment(row: payment::Model) -> Result<Payment, RepoError> {
+    Ok(Payment {
+        id: PaymentId::from_uuid(row.id),
+        allocation_id: AllocationId::from_uuid(row.allocation_id),
+        kind: PaymentKind::from_code(&row.kind)
+            .ok_or_else(|| corrupt("payment", row.id, "kind"))?,
+        amount_cents: row.amount_cents,
+        paid_on: row.paid_on,
+        reference: row.reference,
+        created_at: row.created_at,
     })
 }

@@ -1,0 +1,323 @@
+//! The funder's audit view, computed by the database: `fundingSummary` (GROUP BY over the
+//! allocations that match a filter) and the audit findings (rule breaches with their figures).
+//!
+//! How an allocation is counted: once. Joins are to-one only (stream, programme, partnership,
+//! the partnership's one current LEAD, and the allocation's paid total aggregated in a
+//! subquery), so no join multiplies rows. THEME groups by the partnership's whole set of
+//! themes (`HOUSING,EMPLOYMENT`), not by single themes, so the rows still add up to the totals.
+
+use domain::funding::{AuditFinding, FindingRule};
+use domain::money::cents_to_decimal;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, QueryResult};
+use tracing::instrument;
+
+use super::allocations::AllocationFilter;
+use crate::entities::{
+    actor, allocation, funding_stream, membership, partnership, payment, programme,
+};
+use crate::{Database, RepoError};
+
+/// What `fundingSummary` can group by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dimension {
+    Stream,
+    Programme,
+    Country,
+    Region,
+    Theme,
+    Year,
+    ActorKind,
+    Status,
+}
+
+impl Dimension {
+    /// The SQL expression of the key, as text on both databases.
+    fn expr(self) -> Expr {
+        Expr::cust(match self {
+            Self::Stream => "funding_stream.code",
+            Self::Programme => "programme.code",
+            Self::Country => "programme.country",
+            Self::Region => "programme.nuts_code",
+            Self::Theme => "partnership.themes_key",
+            Self::Year => "CAST(allocation.decision_year AS TEXT)",
+            Self::ActorKind => "lead_actor.kind",
+            Self::Status => "allocation.status",
+        })
+    }
+}
+
+/// One group: its keys in the order asked, the number of allocations and their sums in cents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummaryRow {
+    pub keys: Vec<Option<String>>,
+    pub count: i64,
+    pub eligible_cost_cents: i64,
+    pub eu_contribution_cents: i64,
+    pub paid_cents: i64,
+}
+
+fn summary_query(dimensions: &[Dimension], filter: &AllocationFilter) -> SelectStatement {
+    let paid = Alias::new("paid");
+    let lead = Alias::new("lead_membership");
+    let lead_actor = Alias::new("lead_actor");
+    let mut query = Query::select();
+    for (i, d) in dimensions.iter().enumerate() {
+        query.expr_as(d.expr(), Alias::new(format!("k{i}")));
+    }
+    query
+        .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+        .expr_as(
+            Expr::cust("CAST(COALESCE(SUM(allocation.eligible_cost_cents), 0) AS BIGINT)"),
+            Alias::new("eligible"),
+        )
+        .expr_as(
+            Expr::cust("CAST(COALESCE(SUM(allocation.eu_contribution_cents), 0) AS BIGINT)"),
+            Alias::new("eu"),
+        )
+        .expr_as(
+            Expr::cust("CAST(COALESCE(SUM(paid.total), 0) AS BIGINT)"),
+            Alias::new("paid_total"),
+        )
+        .from(allocation::Entity)
+        .join(
+            JoinType::InnerJoin,
+            funding_stream::Entity,
+            Expr::col((funding_stream::Entity, funding_stream::Column::Id))
+                .equals((allocation::Entity, allocation::Column::StreamId)),
+        )
+        .join(
+            JoinType::InnerJoin,
+            partnership::Entity,
+            Expr::col((partnership::Entity, partnership::Column::Id))
+                .equals((allocation::Entity, allocation::Column::PartnershipId)),
+        )
+        .join(
+            JoinType::LeftJoin,
+            programme::Entity,
+            Expr::col((programme::Entity, programme::Column::Id))
+                .equals((allocation::Entity, allocation::Column::ProgrammeId)),
+        )
+        // At most one current LEAD per partnership (a unique index): a to-one join.
+        .join_as(
+            JoinType::LeftJoin,
+            membership::Entity,
+            lead.clone(),
+            Expr::col((lead.clone(), membership::Column::PartnershipId))
+                .equals((allocation::Entity, allocation::Column::PartnershipId))
+                .and(Expr::col((lead.clone(), membership::Column::IsLead)).eq(true))
+                .and(Expr::col((lead.clone(), membership::Column::LeftOn)).is_null()),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            actor::Entity,
+            lead_actor.clone(),
+            Expr::col((lead_actor.clone(), actor::Column::Id))
+                .equals((lead.clone(), membership::Column::ActorId)),
+        )
+        .join_subquery(
+            JoinType::LeftJoin,
+            Query::select()
+                .column(payment::Column::AllocationId)
+                .expr_as(Expr::cust("SUM(payment.amount_cents)"), Alias::new("total"))
+                .from(payment::Entity)
+                .group_by_col(payment::Column::AllocationId)
+                .to_owned(),
+            paid.clone(),
+            Expr::col((paid.clone(), payment::Column::AllocationId))
+                .equals((allocation::Entity, allocation::Column::Id)),
+        )
+        .cond_where(filter.condition());
+    for d in dimensions {
+        query.add_group_by([d.expr()]);
+        query.order_by_expr(d.expr(), Order::Asc);
+    }
+    query.to_owned()
+}
+
+fn read_row(row: &QueryResult, dimensions: usize) -> Result<SummaryRow, RepoError> {
+    let mut keys = Vec::with_capacity(dimensions);
+    for i in 0..dimensions {
+        keys.push(row.try_get::<Option<String>>("", &format!("k{i}"))?);
+    }
+    Ok(SummaryRow {
+        keys,
+        count: row.try_get("", "n")?,
+        eligible_cost_cents: row.try_get("", "eligible")?,
+        eu_contribution_cents: row.try_get("", "eu")?,
+        paid_cents: row.try_get("", "paid_total")?,
+    })
+}
+
+impl Database {
+    /// Groups the allocations matching `filter` by `dimensions`; returns the rows (by keys)
+    /// and the totals, computed by the same query without grouping.
+    #[instrument(name = "repo.summary.funding_summary", skip_all)]
+    pub async fn funding_summary(
+        &self,
+        dimensions: &[Dimension],
+        filter: &AllocationFilter,
+    ) -> Result<(Vec<SummaryRow>, SummaryRow), RepoError> {
+        let conn = self.connection();
+        let rows = conn
+            .query_all(&summary_query(dimensions, filter))
+            .await?
+            .iter()
+            .map(|row| read_row(row, dimensions.len()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let totals = conn
+            .query_one(&summary_query(&[], filter))
+            .await?
+            .map(|row| read_row(&row, 0))
+            .transpose()?
+            .unwrap_or(SummaryRow {
+                keys: Vec::new(),
+                count: 0,
+                eligible_cost_cents: 0,
+                eu_contribution_cents: 0,
+                paid_cents: 0,
+            });
+        Ok((rows, totals))
+    }
+
+    /// The rule breaches a funder should look at, at most `limit` per rule.
+    #[instrument(name = "repo.summary.audit_findings", skip_all)]
+    pub async fn audit_findings(
+        &self,
+        rules: &[FindingRule],
+        limit: u64,
+    ) -> Result<Vec<AuditFinding>, RepoError> {
+        let wanted = |r: FindingRule| rules.is_empty() || rules.contains(&r);
+        let conn = self.connection();
+        let mut findings = Vec::new();
+        let sql = |text: &str| {
+            sea_orm::Statement::from_string(
+                conn.get_database_backend(),
+                format!("{text} LIMIT {limit}"),
+            )
+        };
+        let money = |c: i64| cents_to_decimal(c).to_string();
+        if wanted(FindingRule::RateOverCeiling) {
+            // Exact: cents x 10,000 against basis points x cents, both far inside BIGINT.
+            for row in conn
+                .query_all_raw(sql(
+                    "SELECT allocation.id AS id, allocation.eligible_cost_cents AS eligible, \
+                     allocation.eu_contribution_cents AS eu, ceiling_rule.max_rate_bp AS bp, \
+                     ceiling_rule.case_code AS case_code \
+                     FROM allocation JOIN ceiling_rule ON ceiling_rule.id = allocation.ceiling_rule_id \
+                     WHERE allocation.status NOT IN ('REJECTED', 'CANCELLED') \
+                     AND allocation.eu_contribution_cents * 10000 > CAST(ceiling_rule.max_rate_bp AS BIGINT) * allocation.eligible_cost_cents \
+                     ORDER BY allocation.id",
+                ))
+                .await?
+            {
+                let (eligible, eu): (i64, i64) = (row.try_get("", "eligible")?, row.try_get("", "eu")?);
+                let bp: i32 = row.try_get("", "bp")?;
+                let case: String = row.try_get("", "case_code")?;
+                let ceiling = rust_decimal::Decimal::new(i64::from(bp), 4);
+                findings.push(AuditFinding {
+                    rule: FindingRule::RateOverCeiling,
+                    entity_type: "Allocation",
+                    entity_id: row.try_get("", "id")?,
+                    message: format!(
+                        "EU contribution {} of eligible cost {} is over the {case} ceiling of {ceiling}",
+                        money(eu),
+                        money(eligible)
+                    ),
+                    figures: vec![
+                        ("eligibleCost", money(eligible)),
+                        ("euContribution", money(eu)),
+                        ("ceiling", ceiling.to_string()),
+                    ],
+                });
+            }
+        }
+        if wanted(FindingRule::PaymentsOverAward) {
+            for row in conn
+                .query_all_raw(sql(
+                    "SELECT allocation.id AS id, allocation.eu_contribution_cents AS eu, paid.total AS paid \
+                     FROM allocation JOIN (SELECT allocation_id, CAST(SUM(amount_cents) AS BIGINT) AS total \
+                     FROM payment GROUP BY allocation_id) paid ON paid.allocation_id = allocation.id \
+                     WHERE paid.total > allocation.eu_contribution_cents ORDER BY allocation.id",
+                ))
+                .await?
+            {
+                let (eu, paid): (i64, i64) = (row.try_get("", "eu")?, row.try_get("", "paid")?);
+                findings.push(AuditFinding {
+                    rule: FindingRule::PaymentsOverAward,
+                    entity_type: "Allocation",
+                    entity_id: row.try_get("", "id")?,
+                    message: format!("payments of {} exceed the EU contribution of {}", money(paid), money(eu)),
+                    figures: vec![("paid", money(paid)), ("euContribution", money(eu))],
+                });
+            }
+        }
+        if wanted(FindingRule::DecidedAfterPartnershipEnded) {
+            for row in conn
+                .query_all_raw(sql(
+                    "SELECT allocation.id AS id, allocation.decision_date AS decided, partnership.end_date AS ended \
+                     FROM allocation JOIN partnership ON partnership.id = allocation.partnership_id \
+                     WHERE allocation.decision_date IS NOT NULL AND partnership.end_date IS NOT NULL \
+                     AND allocation.decision_date > partnership.end_date ORDER BY allocation.id",
+                ))
+                .await?
+            {
+                let decided: chrono::NaiveDate = row.try_get("", "decided")?;
+                let ended: chrono::NaiveDate = row.try_get("", "ended")?;
+                findings.push(AuditFinding {
+                    rule: FindingRule::DecidedAfterPartnershipEnded,
+                    entity_type: "Allocation",
+                    entity_id: row.try_get("", "id")?,
+                    message: format!("decided on {decided}, after the partnership ended on {ended}"),
+                    figures: vec![("decisionDate", decided.to_string()), ("partnershipEndDate", ended.to_string())],
+                });
+            }
+        }
+        if wanted(FindingRule::ActiveWithoutLead) {
+            for row in conn
+                .query_all_raw(sql(
+                    "SELECT partnership.id AS id, partnership.title AS title FROM partnership \
+                     WHERE partnership.status = 'ACTIVE' AND NOT EXISTS (SELECT 1 FROM membership \
+                     WHERE membership.partnership_id = partnership.id AND membership.is_lead AND membership.left_on IS NULL) \
+                     ORDER BY partnership.id",
+                ))
+                .await?
+            {
+                let title: String = row.try_get("", "title")?;
+                findings.push(AuditFinding {
+                    rule: FindingRule::ActiveWithoutLead,
+                    entity_type: "Partnership",
+                    entity_id: row.try_get("", "id")?,
+                    message: format!("the ACTIVE partnership \"{title}\" has no current LEAD"),
+                    figures: vec![("leads", "0".into())],
+                });
+            }
+        }
+        if wanted(FindingRule::EnvelopeOverdrawn) {
+            for row in conn
+                .query_all_raw(sql(
+                    "SELECT programme.id AS id, programme.code AS code, programme.envelope_cents AS envelope, awarded.total AS awarded \
+                     FROM programme JOIN (SELECT programme_id, CAST(SUM(eu_contribution_cents) AS BIGINT) AS total \
+                     FROM allocation WHERE status IN ('AWARDED', 'CLOSED') AND programme_id IS NOT NULL GROUP BY programme_id) awarded \
+                     ON awarded.programme_id = programme.id WHERE awarded.total > programme.envelope_cents ORDER BY programme.id",
+                ))
+                .await?
+            {
+                let (envelope, awarded): (i64, i64) = (row.try_get("", "envelope")?, row.try_get("", "awarded")?);
+                let code: String = row.try_get("", "code")?;
+                findings.push(AuditFinding {
+                    rule: FindingRule::EnvelopeOverdrawn,
+                    entity_type: "Programme",
+                    entity_id: row.try_get("", "id")?,
+                    message: format!(
+                        "programme {code} has awarded {} against an envelope of {}",
+                        money(awarded),
+                        money(envelope)
+                    ),
+                    figures: vec![("awarded", money(awarded)), ("envelope", money(envelope))],
+                });
+            }
+        }
+        Ok(findings)
+    }
+}
