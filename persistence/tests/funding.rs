@@ -1,0 +1,619 @@
+//! Funding rules against SQLite and PostgreSQL: the envelope under concurrent awards, the
+//! payments ledger, `funding_summary` checked against an independent computation, and audit
+//! findings after a rule row is corrected.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use domain::actor::{ActorKind, ActorProfile, ActorProfileParts};
+use domain::funding::{
+    AllocationStatus, CeilingCase, FindingRule, PaymentKind, ProgrammeDetails, ProgrammeParts,
+};
+use domain::ids::{ActorId, AllocationId, PartnershipId, ProgrammeId};
+use domain::membership::{Role, RoleSet};
+use domain::money::{Euros, Rate};
+use domain::partnership::{
+    GovernanceLevel, PartnershipDetails, PartnershipDetailsParts, PartnershipKind,
+    PartnershipStatus, Theme,
+};
+use domain::territory::CountryCode;
+use persistence::repo::{AllocationFilter, Dimension, NewAllocation, RuleText};
+use persistence::{Database, PageRequest, RepoError};
+
+macro_rules! on_both {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let test_db = persistence::test_db::TestDatabase::sqlite();
+                let db = test_db.connect_migrated().await;
+                super::$name(&db).await;
+            })+
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let Some(test_db) = persistence::test_db::TestDatabase::postgres().await else {
+                    return;
+                };
+                let db = test_db.connect_migrated().await;
+                super::$name(&db).await;
+            })+
+        }
+    };
+}
+
+on_both!(
+    concurrent_awards_never_overdraw_the_envelope,
+    the_payments_ledger_stays_within_the_award,
+    funding_summary_matches_an_independent_computation,
+    audit_findings_name_the_rule_the_record_and_the_figures,
+);
+
+fn eur(s: &str) -> Euros {
+    Euros::parse("amount", s).expect("euros")
+}
+
+fn date(s: &str) -> NaiveDate {
+    s.parse().expect("date")
+}
+
+async fn actor(db: &Database, kind: ActorKind, name: &str) -> ActorId {
+    let profile = ActorProfile::new(ActorProfileParts {
+        kind,
+        name: name.into(),
+        country: CountryCode::parse("ES").expect("ES"),
+        nuts: None,
+        lau: None,
+        population: None,
+        pic: None,
+        vat_number: None,
+        wikidata_id: None,
+        website: None,
+        email: None,
+    })
+    .expect("profile");
+    db.actors().create(profile, None).await.expect("actor").id
+}
+
+async fn partnership(
+    db: &Database,
+    lead: ActorId,
+    title: &str,
+    themes: &[Theme],
+    end: Option<&str>,
+) -> PartnershipId {
+    let details = PartnershipDetails::new(PartnershipDetailsParts {
+        title: title.into(),
+        description: String::new(),
+        kind: PartnershipKind::ProjectConsortium,
+        themes: themes.iter().copied().collect(),
+        governance_levels: [GovernanceLevel::Local].into(),
+        start_date: date("2021-01-01"),
+        end_date: end.map(date),
+    })
+    .expect("details");
+    db.partnerships()
+        .create(
+            details,
+            lead,
+            RoleSet::parse(&[Role::Lead]).expect("roles"),
+            date("2021-01-01"),
+        )
+        .await
+        .expect("partnership")
+        .id
+}
+
+async fn programme(
+    db: &Database,
+    stream: &str,
+    code: &str,
+    category: Option<&str>,
+    envelope: &str,
+) -> ProgrammeId {
+    let authority = actor(
+        db,
+        ActorKind::NationalAuthority,
+        &format!("{code} authority"),
+    )
+    .await;
+    let stream = db
+        .funding()
+        .stream_by_code(stream)
+        .await
+        .expect("q")
+        .expect("stream");
+    db.programmes()
+        .create(
+            ProgrammeDetails::new(ProgrammeParts {
+                code: code.into(),
+                title: code.into(),
+                stream_id: stream.id,
+                managing_authority: authority,
+                country: CountryCode::parse("ES").expect("ES"),
+                nuts: None,
+                category: category.map(|c| CeilingCase::parse(c).expect("case")),
+                envelope: eur(envelope),
+            })
+            .expect("programme"),
+        )
+        .await
+        .expect("programme")
+        .id
+}
+
+async fn request(
+    db: &Database,
+    partnership: PartnershipId,
+    programme: ProgrammeId,
+    case: Option<&str>,
+    eligible: &str,
+    eu: &str,
+) -> AllocationId {
+    db.allocations()
+        .create(NewAllocation {
+            partnership_id: partnership,
+            programme_id: programme,
+            ceiling_case: case.map(|c| CeilingCase::parse(c).expect("case")),
+            eligible_cost: eur(eligible),
+            eu_contribution: eur(eu),
+            national_contribution: Euros::ZERO,
+            reference: None,
+        })
+        .await
+        .expect("allocation")
+        .id
+}
+
+async fn concurrent_awards_never_overdraw_the_envelope(db: &Database) {
+    let lead = actor(db, ActorKind::Ngo, "Caritas").await;
+    let p = partnership(db, lead, "Envelope race", &[Theme::Housing], None).await;
+    let programme = programme(db, "AMIF", "2021ES65AMPR001", None, "1000").await;
+    let mut ids = Vec::new();
+    for _ in 0..10 {
+        ids.push(request(db, p, programme, Some("STANDARD"), "200", "150").await);
+    }
+    // Ten awards of 150 at once against an envelope of 1,000: exactly six fit.
+    let awards = ids.iter().map(|id| {
+        let db = db.clone();
+        let id = *id;
+        tokio::spawn(async move {
+            db.allocations()
+                .change_status(id, AllocationStatus::Awarded, Some(date("2024-01-15")))
+                .await
+        })
+    });
+    let results = futures_join(awards).await;
+    let granted = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(granted, 6, "{results:?}");
+    for refused in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert!(
+            matches!(refused, RepoError::Invalid(e) if e.field == "euContribution" && e.message.contains("envelope")),
+            "{refused:?}"
+        );
+    }
+    let u = db
+        .programmes()
+        .utilisation(programme)
+        .await
+        .expect("utilisation");
+    assert_eq!(u.awarded_cents, 90_000);
+    let awarded = AllocationFilter {
+        statuses: vec![AllocationStatus::Awarded],
+        ..Default::default()
+    };
+    assert_eq!(db.allocations().count(&awarded).await.expect("count"), 6);
+    // A revision that would overdraw is refused too; one that fits is accepted.
+    let first_awarded = db
+        .allocations()
+        .list(&awarded, &PageRequest::first(1))
+        .await
+        .expect("list")
+        .items[0]
+        .1
+        .id;
+    let err = db
+        .allocations()
+        .change(
+            first_awarded,
+            persistence::repo::AllocationChange {
+                eu_contribution: Some(eur("250.01")),
+                eligible_cost: Some(eur("400")),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect_err("overdraws");
+    assert!(
+        matches!(&err, RepoError::Invalid(e) if e.message.contains("envelope")),
+        "{err:?}"
+    );
+    db.allocations()
+        .change(
+            first_awarded,
+            persistence::repo::AllocationChange {
+                eu_contribution: Some(eur("250")),
+                eligible_cost: Some(eur("400")),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("fits exactly");
+    assert_eq!(
+        db.programmes()
+            .utilisation(programme)
+            .await
+            .expect("u")
+            .awarded_cents,
+        100_000
+    );
+}
+
+async fn futures_join<T>(handles: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut out = Vec::new();
+    for handle in handles.collect::<Vec<_>>() {
+        out.push(handle.await.expect("task"));
+    }
+    out
+}
+
+async fn the_payments_ledger_stays_within_the_award(db: &Database) {
+    let lead = actor(db, ActorKind::Ngo, "Caritas").await;
+    let p = partnership(db, lead, "Ledger", &[], None).await;
+    let programme = programme(db, "AMIF", "2021ES65AMPR002", None, "100000").await;
+    let a = request(db, p, programme, Some("STANDARD"), "1000", "750").await;
+    let allocations = db.allocations();
+    let pay = |kind, amount: &str| {
+        allocations.record_payment(a, kind, eur(amount), date("2024-02-01"), None)
+    };
+    let err = pay(PaymentKind::PreFinancing, "100")
+        .await
+        .expect_err("not awarded");
+    assert!(
+        matches!(&err, RepoError::Invalid(e) if e.field == "kind"),
+        "{err:?}"
+    );
+    db.allocations()
+        .change_status(a, AllocationStatus::Awarded, Some(date("2024-01-15")))
+        .await
+        .expect("award");
+    pay(PaymentKind::PreFinancing, "300")
+        .await
+        .expect("pre-financing");
+    pay(PaymentKind::Interim, "400").await.expect("interim");
+    let err = pay(PaymentKind::Balance, "50.01")
+        .await
+        .expect_err("over the award");
+    assert!(
+        matches!(&err, RepoError::Invalid(e) if e.field == "amount"),
+        "{err:?}"
+    );
+    pay(PaymentKind::Recovery, "100")
+        .await
+        .expect("a correction is a new, negative entry");
+    pay(PaymentKind::Balance, "150").await.expect("balance");
+    let ledger = db.allocations().payments(a).await.expect("ledger");
+    let amounts: Vec<i64> = ledger.iter().map(|p| p.amount_cents).collect();
+    assert_eq!(amounts, [30_000, 40_000, -10_000, 15_000]);
+    let totals = db.allocations().paid_totals(&[a]).await.expect("totals");
+    assert_eq!(totals.get(&a), Some(&75_000));
+    // The EU contribution cannot be revised below what was paid.
+    let err = db
+        .allocations()
+        .change(
+            a,
+            persistence::repo::AllocationChange {
+                eu_contribution: Some(eur("749.99")),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect_err("below paid");
+    assert!(
+        matches!(&err, RepoError::Invalid(e) if e.field == "euContribution"),
+        "{err:?}"
+    );
+    db.allocations()
+        .change_status(a, AllocationStatus::Closed, None)
+        .await
+        .expect("close");
+    let err = pay(PaymentKind::Interim, "1").await.expect_err("closed");
+    assert!(
+        matches!(&err, RepoError::Invalid(e) if e.field == "kind"),
+        "{err:?}"
+    );
+}
+
+async fn funding_summary_matches_an_independent_computation(db: &Database) {
+    let city = actor(db, ActorKind::Municipality, "Valencia").await;
+    let ngo = actor(db, ActorKind::Ngo, "Caritas").await;
+    let p1 = partnership(db, city, "P1", &[Theme::Housing, Theme::Employment], None).await;
+    let p2 = partnership(db, ngo, "P2", &[Theme::Housing], None).await;
+    let p3 = partnership(db, ngo, "P3", &[], None).await;
+    // A second member of P1 must not double-count its allocations.
+    db.memberships()
+        .add(
+            p1,
+            ngo,
+            RoleSet::parse(&[Role::Partner]).expect("roles"),
+            date("2021-01-01"),
+        )
+        .await
+        .expect("member");
+    let amif = programme(db, "AMIF", "2021ES65AMPR003", None, "10000000").await;
+    let esf = programme(
+        db,
+        "ESF_PLUS",
+        "2021ES05SFPR001",
+        Some("TRANSITION_REGION"),
+        "10000000",
+    )
+    .await;
+    let mut made = Vec::new();
+    let plan: [(
+        PartnershipId,
+        ProgrammeId,
+        Option<&str>,
+        &str,
+        &str,
+        Option<&str>,
+    ); 7] = [
+        (
+            p1,
+            amif,
+            Some("STANDARD"),
+            "1000",
+            "750",
+            Some("2023-05-01"),
+        ),
+        (
+            p1,
+            amif,
+            Some("SPECIFIC_ACTION"),
+            "2000",
+            "1800",
+            Some("2024-05-01"),
+        ),
+        (p1, esf, None, "1000", "700", None),
+        (p2, amif, Some("STANDARD"), "400", "300", Some("2024-02-01")),
+        (p2, esf, None, "999.99", "699.99", Some("2024-03-01")),
+        (p3, amif, Some("STANDARD"), "100", "75", None),
+        (
+            p3,
+            esf,
+            Some("TRANSITION_REGION"),
+            "10",
+            "7",
+            Some("2023-01-01"),
+        ),
+    ];
+    for (p, prog, case, eligible, eu, award) in plan {
+        let id = request(db, p, prog, case, eligible, eu).await;
+        if let Some(day) = award {
+            db.allocations()
+                .change_status(id, AllocationStatus::Awarded, Some(date(day)))
+                .await
+                .expect("award");
+            db.allocations()
+                .record_payment(id, PaymentKind::PreFinancing, eur("5.50"), date(day), None)
+                .await
+                .expect("payment");
+        }
+        made.push(id);
+    }
+    // Independent computation: read every allocation and group in Rust.
+    let all = db
+        .allocations()
+        .find_by_ids(&made)
+        .await
+        .expect("allocations");
+    let partnerships = db
+        .partnerships()
+        .find_by_ids(&[p1, p2, p3])
+        .await
+        .expect("partnerships");
+    let streams = db.funding().streams().await.expect("streams");
+    let paid = db.allocations().paid_totals(&made).await.expect("paid");
+    let mut expected: BTreeMap<(String, String), (i64, i64, i64, i64)> = BTreeMap::new();
+    for a in &all {
+        let stream = streams
+            .iter()
+            .find(|s| s.id == a.stream_id)
+            .expect("stream")
+            .code
+            .clone();
+        let p = partnerships
+            .iter()
+            .find(|p| p.id == a.partnership_id)
+            .expect("p");
+        let themes = p
+            .details
+            .parts()
+            .themes
+            .iter()
+            .map(|t| t.code())
+            .collect::<Vec<_>>()
+            .join(",");
+        let e = expected.entry((stream, themes)).or_default();
+        e.0 += 1;
+        e.1 += a.eligible_cost.cents();
+        e.2 += a.eu_contribution.cents();
+        e.3 += paid.get(&a.id).copied().unwrap_or(0);
+    }
+    let (rows, totals) = db
+        .funding_summary(
+            &[Dimension::Stream, Dimension::Theme],
+            &AllocationFilter::default(),
+        )
+        .await
+        .expect("summary");
+    let got: BTreeMap<(String, String), (i64, i64, i64, i64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                (
+                    r.keys[0].clone().unwrap_or_default(),
+                    r.keys[1].clone().unwrap_or_default(),
+                ),
+                (
+                    r.count,
+                    r.eligible_cost_cents,
+                    r.eu_contribution_cents,
+                    r.paid_cents,
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(got, expected);
+    assert_eq!(totals.count, 7, "each allocation once");
+    assert_eq!(totals.count, rows.iter().map(|r| r.count).sum::<i64>());
+    assert_eq!(
+        totals.eu_contribution_cents,
+        rows.iter().map(|r| r.eu_contribution_cents).sum::<i64>()
+    );
+    assert_eq!(
+        totals.eu_contribution_cents,
+        75_000 + 180_000 + 70_000 + 30_000 + 69_999 + 7_500 + 700
+    );
+    assert_eq!(totals.paid_cents, 5 * 550);
+
+    // Grouping by year, status and lead kind, with a filter: the same totals as the rows.
+    let awarded = AllocationFilter {
+        statuses: vec![AllocationStatus::Awarded],
+        ..Default::default()
+    };
+    let (rows, totals) = db
+        .funding_summary(&[Dimension::Year, Dimension::ActorKind], &awarded)
+        .await
+        .expect("summary");
+    let keys: Vec<(Option<String>, Option<String>, i64)> = rows
+        .iter()
+        .map(|r| (r.keys[0].clone(), r.keys[1].clone(), r.count))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            (Some("2023".into()), Some("MUNICIPALITY".into()), 1),
+            (Some("2023".into()), Some("NGO".into()), 1),
+            (Some("2024".into()), Some("MUNICIPALITY".into()), 1),
+            (Some("2024".into()), Some("NGO".into()), 2),
+        ]
+    );
+    assert_eq!(totals.count, 5);
+    let (rows, _) = db
+        .funding_summary(
+            &[Dimension::Programme, Dimension::Status],
+            &AllocationFilter::default(),
+        )
+        .await
+        .expect("summary");
+    assert_eq!(rows.len(), 4, "{rows:?}");
+}
+
+async fn audit_findings_name_the_rule_the_record_and_the_figures(db: &Database) {
+    let lead = actor(db, ActorKind::Ngo, "Caritas").await;
+    let ended = partnership(db, lead, "Ended", &[], Some("2022-12-31")).await;
+    let programme_id = programme(db, "AMIF", "2021ES65AMPR004", None, "1000").await;
+    let a = request(db, ended, programme_id, Some("STANDARD"), "1000", "750").await;
+    db.allocations()
+        .change_status(a, AllocationStatus::Awarded, Some(date("2024-01-15")))
+        .await
+        .expect("award");
+    let findings = db.audit_findings(&[], 100).await.expect("findings");
+    let rules: Vec<FindingRule> = findings.iter().map(|f| f.rule).collect();
+    assert_eq!(
+        rules,
+        [FindingRule::DecidedAfterPartnershipEnded],
+        "{findings:?}"
+    );
+
+    // The STANDARD ceiling is corrected from 75% to 70%: the award now breaks it.
+    let amif = db
+        .funding()
+        .stream_by_code("AMIF")
+        .await
+        .expect("q")
+        .expect("AMIF");
+    let rule = db
+        .funding()
+        .rules_of_streams(&[amif.id])
+        .await
+        .expect("rules")
+        .into_iter()
+        .find(|r| r.case.as_str() == "STANDARD")
+        .expect("standard");
+    db.funding()
+        .update_rule(
+            rule.id,
+            RuleText {
+                description: rule.description.clone(),
+                max_rate: Rate::from_basis_points(7000).expect("rate"),
+                legal_reference: rule.legal_reference.clone(),
+                verified: true,
+                note: Some("corrected".into()),
+            },
+        )
+        .await
+        .expect("correct");
+    // The envelope is cut below the award.
+    let programme = db.programmes().get(programme_id).await.expect("programme");
+    let mut parts = programme.details.into_parts();
+    parts.envelope = eur("700");
+    db.programmes()
+        .update(programme_id, ProgrammeDetails::new(parts).expect("details"))
+        .await
+        .expect("cut");
+    let findings = db.audit_findings(&[], 100).await.expect("findings");
+    let over_ceiling = findings
+        .iter()
+        .find(|f| f.rule == FindingRule::RateOverCeiling)
+        .expect("rate over ceiling");
+    assert_eq!(over_ceiling.entity_type, "Allocation");
+    assert_eq!(over_ceiling.entity_id, a.as_uuid());
+    assert_eq!(
+        over_ceiling.figures,
+        [
+            ("eligibleCost", "1000.00".to_owned()),
+            ("euContribution", "750.00".to_owned()),
+            ("ceiling", "0.7000".to_owned()),
+        ]
+    );
+    let overdrawn = findings
+        .iter()
+        .find(|f| f.rule == FindingRule::EnvelopeOverdrawn)
+        .expect("envelope overdrawn");
+    assert_eq!(overdrawn.entity_id, programme_id.as_uuid());
+    assert_eq!(
+        overdrawn.figures,
+        [
+            ("awarded", "750.00".to_owned()),
+            ("envelope", "700.00".to_owned())
+        ]
+    );
+    assert_eq!(findings.len(), 3, "{findings:?}");
+    let only = db
+        .audit_findings(&[FindingRule::EnvelopeOverdrawn], 100)
+        .await
+        .expect("filtered");
+    assert_eq!(only.len(), 1);
+
+    // An ACTIVE partnership whose LEAD left (written behind the rules' back, as an import
+    // might) is reported.
+    let active = partnership(db, lead, "Active", &[], None).await;
+    db.partnerships()
+        .change_status(active, PartnershipStatus::Active)
+        .await
+        .expect("activate");
+    use sea_orm::ConnectionTrait;
+    db.connection()
+        .execute_unprepared("UPDATE membership SET left_on = '2024-01-01' WHERE is_lead")
+        .await
+        .expect("lead leaves");
+    let findings = db
+        .audit_findings(&[FindingRule::ActiveWithoutLead], 100)
+        .await
+        .expect("findings");
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0].entity_id, active.as_uuid());
+}
