@@ -325,6 +325,16 @@ async fn the_payments_ledger_stays_within_the_award(db: &Database) {
     );
 }
 
+/// Partnership, programme, claimed case, eligible cost, EU contribution, award date.
+type Planned<'a> = (
+    PartnershipId,
+    ProgrammeId,
+    Option<&'a str>,
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+);
+
 async fn funding_summary_matches_an_independent_computation(db: &Database) {
     let city = actor(db, ActorKind::Municipality, "Valencia").await;
     let ngo = actor(db, ActorKind::Ngo, "Caritas").await;
@@ -351,14 +361,7 @@ async fn funding_summary_matches_an_independent_computation(db: &Database) {
     )
     .await;
     let mut made = Vec::new();
-    let plan: [(
-        PartnershipId,
-        ProgrammeId,
-        Option<&str>,
-        &str,
-        &str,
-        Option<&str>,
-    ); 7] = [
+    let plan: [Planned; 7] = [
         (
             p1,
             amif,
