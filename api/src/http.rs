@@ -35,6 +35,12 @@ pub struct AppState {
     verifier: Arc<Verifier>,
 }
 
+impl AppState {
+    pub(crate) fn db(&self) -> &Database {
+        &self.db
+    }
+}
+
 impl AuthState for AppState {
     fn verifier(&self) -> &Arc<Verifier> {
         &self.verifier
@@ -60,6 +66,18 @@ pub fn router(db: Database, verifier: Arc<Verifier>) -> Router {
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
         .route("/healthz", get(healthz))
+        .route(
+            "/export/allocations.csv",
+            get(crate::export::allocations_csv),
+        )
+        .route(
+            "/export/allocations.jsonl",
+            get(crate::export::allocations_jsonl),
+        )
+        .route(
+            "/export/partnerships.jsonl",
+            get(crate::export::partnerships_jsonl),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // A bug that panics answers 500 to its own request; the process serves on.
         .layer(CatchPanicLayer::new())

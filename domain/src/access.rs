@@ -4,6 +4,7 @@
 
 use crate::actor::ActorKind;
 use crate::ids::ActorId;
+use crate::membership::{Role as MemberRole, RoleSet};
 use crate::partnership::PartnershipStatus;
 
 /// The role a token grants.
@@ -141,21 +142,21 @@ pub fn can_create_actor(principal: &Principal, kind: ActorKind, parent: Option<A
     )
 }
 
-/// Editing an actor: itself; a region its MUNICIPALITY actors (which stay in its territory);
-/// administrators any actor.
+/// Editing an actor: itself (keeping its place in the hierarchy); a region its MUNICIPALITY
+/// actors (which stay in its territory); administrators any actor.
 pub fn can_edit_actor(
     principal: &Principal,
     target: &ActorFacts,
     new_parent: Option<ActorId>,
 ) -> Right {
-    let own = principal.is(target.id);
+    let own = principal.is(target.id) && new_parent == target.parent_id;
     let region_for_its_municipality = principal.role == Role::Region
         && target.kind == ActorKind::Municipality
         && target.parent_id.is_some_and(|p| principal.is(p))
         && new_parent.is_some_and(|p| principal.is(p));
     grant(
         principal.is_admin() || own || region_for_its_municipality,
-        "editing an actor needs to be that actor, its region (for a municipality, which stays in the region), or an administrator",
+        "editing an actor needs to be that actor (which keeps its place in the hierarchy), its region (for a municipality, which stays in the region), or an administrator",
     )
 }
 
@@ -185,24 +186,44 @@ pub fn can_manage_partnership(principal: &Principal, facts: &PartnershipFacts) -
     )
 }
 
-/// Adding a member: the LEAD and administrators add anyone; an actor adds itself.
-pub fn can_add_member(principal: &Principal, facts: &PartnershipFacts, actor: ActorId) -> Right {
-    let joins_itself = principal.role.is_partner() && principal.is(actor);
+/// The roles an actor may take by joining on its own; the others (LEAD, MENTOR, FUNDING...)
+/// are given by the LEAD.
+pub const SELF_JOIN_ROLES: [MemberRole; 3] = [
+    MemberRole::Partner,
+    MemberRole::AssociatedPartner,
+    MemberRole::SponsorGroup,
+];
+
+/// Adding a member: the LEAD and administrators add anyone in any role; an actor adds itself
+/// as a PARTNER, ASSOCIATED_PARTNER or SPONSOR_GROUP.
+pub fn can_add_member(
+    principal: &Principal,
+    facts: &PartnershipFacts,
+    actor: ActorId,
+    roles: &RoleSet,
+) -> Right {
+    let joins_itself = principal.role.is_partner()
+        && principal.is(actor)
+        && roles.iter().all(|r| SELF_JOIN_ROLES.contains(&r));
     grant(
         principal.is_admin() || facts.led_by(principal) || joins_itself,
-        "adding a member needs to be the partnership's LEAD, the actor joining, or an administrator",
+        "adding a member needs to be the partnership's LEAD or an administrator, or the actor joining as PARTNER, ASSOCIATED_PARTNER or SPONSOR_GROUP",
     )
 }
 
-/// Leaving: the member itself, the LEAD, and administrators.
+/// Leaving: the current member itself, the LEAD, and administrators. A former member cannot
+/// rewrite when it left.
 pub fn can_end_membership(
     principal: &Principal,
     facts: &PartnershipFacts,
     member: ActorId,
+    member_is_current: bool,
 ) -> Right {
     grant(
-        principal.is_admin() || facts.led_by(principal) || principal.is(member),
-        "ending a membership needs to be that member, the partnership's LEAD, or an administrator",
+        principal.is_admin()
+            || facts.led_by(principal)
+            || (principal.is(member) && member_is_current),
+        "ending a membership needs to be that current member, the partnership's LEAD, or an administrator",
     )
 }
 

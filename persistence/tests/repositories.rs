@@ -266,6 +266,7 @@ async fn hierarchy_refuses_cycles_and_wrong_levels(db: &Database) {
             nuts1,
             ActorProfile::new(profile(ActorKind::Region, "Noreste", "ES")).expect("profile"),
             Some(basque),
+            false,
         )
         .await
         .expect_err("cycle");
@@ -314,6 +315,7 @@ async fn hierarchy_refuses_cycles_and_wrong_levels(db: &Database) {
             basque,
             ActorProfile::new(profile(ActorKind::Region, "Basque Country", "FR")).expect("p"),
             None,
+            false,
         )
         .await
         .expect_err("country");

@@ -533,6 +533,28 @@ async fn actors_rights(app: &TestApp) {
     .await;
     let data = app.ok(verify, json!({ "input": { "id": city } })).await;
     assert_eq!(data["verifyActor"]["actor"]["verified"], true);
+    // A partner cannot move itself in the hierarchy, and its own edits undo a verification.
+    forbidden(
+        app,
+        &city_token,
+        UPDATE_ACTOR,
+        json!({ "input": { "id": city, "parentId": other_region } }),
+    )
+    .await;
+    forbidden(
+        app,
+        &city_token,
+        UPDATE_ACTOR,
+        json!({ "input": { "id": city, "parentId": null } }),
+    )
+    .await;
+    let data = app
+        .ok_as(&city_token, "mutation($input: UpdateActorInput!) { updateActor(input: $input) { actor { name verified } } }", json!({ "input": { "id": city, "name": "Calp" } }))
+        .await;
+    assert_eq!(
+        data["updateActor"]["actor"],
+        json!({ "name": "Calp", "verified": false })
+    );
 
     // The viewer is who the token says.
     let data = app
@@ -713,7 +735,14 @@ async fn partnership_rights_and_draft_visibility(app: &TestApp) {
         json!({ "input": { "id": draft, "status": "ACTIVE" } }),
     )
     .await;
-    let data = app.ok_as(&other_token, ADD_MEMBER, json!({ "input": { "partnershipId": draft, "actorId": other_city, "roles": ["PARTNER"] } })).await;
+    forbidden(
+        app,
+        &other_token,
+        ADD_MEMBER,
+        json!({ "input": { "partnershipId": draft, "actorId": other_city, "roles": ["FUNDING"] } }),
+    )
+    .await;
+    let data = app.ok_as(&other_token, ADD_MEMBER, json!({ "input": { "partnershipId": draft, "actorId": other_city, "roles": ["PARTNER"], "joinedOn": "2001-01-01" } })).await;
     let other_membership = data["addMember"]["membership"]["id"]
         .as_str()
         .expect("id")
@@ -739,6 +768,13 @@ async fn partnership_rights_and_draft_visibility(app: &TestApp) {
         &city_token,
         LEAVE,
         json!({ "input": { "id": city_membership } }),
+    )
+    .await;
+    forbidden(
+        app,
+        &city_token,
+        LEAVE,
+        json!({ "input": { "id": city_membership, "leftOn": "2002-01-01" } }),
     )
     .await;
     app.ok_as(

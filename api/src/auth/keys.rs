@@ -225,12 +225,13 @@ impl Verifier {
             return self.secret.as_ref().ok_or_else(refused);
         }
         let matching = match kid {
-            Some(kid) => self
+            Some(kid) if !self.by_kid.is_empty() => self
                 .by_kid
                 .get(kid)
                 .filter(|(key_alg, _)| *key_alg == alg)
                 .map(|(_, key)| key),
-            None => {
+            // A PEM key has no id: identity providers' `kid` headers are not a reason to refuse.
+            _ => {
                 let mut keys = self
                     .without_kid
                     .iter()

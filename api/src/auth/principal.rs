@@ -58,7 +58,7 @@ pub async fn resolve_principal(db: &Database, claims: &Claims) -> Result<Princip
         if role == Role::Funder {
             let managed = db.funding().count_managed_by(actor_id).await.map_err(|e| {
                 tracing::error!(error = %e, "cannot check the funder's streams");
-                AuthError::new("the token's actor cannot be checked right now")
+                AuthError::unavailable()
             })?;
             if managed == 0 {
                 return Err(AuthError::new(
@@ -121,6 +121,13 @@ fn bearer_token(parts: &Parts) -> Result<&str, AuthError> {
 }
 
 fn unauthorized(error: AuthError) -> Response {
+    if error.1 == super::AuthFailure::Unavailable {
+        // Not the token's fault: a client must not throw a valid token away.
+        let body = serde_json::json!({
+            "errors": [{ "message": error.0, "extensions": { "code": crate::error::codes::SERVICE_UNAVAILABLE } }]
+        });
+        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
+    }
     tracing::info!(reason = %error.0, "request refused: not authenticated");
     let body = serde_json::json!({
         "errors": [{ "message": error.0, "extensions": { "code": crate::error::codes::UNAUTHENTICATED } }]

@@ -584,7 +584,13 @@ impl ActorMutation {
                 parent_id: current.parent_id,
             };
             can_edit_actor(principal(ctx)?, &target, parent)?;
-            Ok::<_, ApiError>(db(ctx)?.actors().update(id, profile, parent).await?)
+            let by_admin = principal(ctx)?.role == domain::access::Role::Admin;
+            Ok::<_, ApiError>(
+                db(ctx)?
+                    .actors()
+                    .update(id, profile, parent, !by_admin)
+                    .await?,
+            )
         }
         .await
         .map_err(|e| e.within("input"))?;

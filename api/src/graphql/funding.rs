@@ -572,6 +572,13 @@ fn reference(raw: Option<String>) -> ApiResult<Option<String>> {
 /// Checks that the principal may change this allocation: it manages the allocation's stream.
 async fn allowed_on_allocation(ctx: &Context<'_>, id: AllocationId) -> ApiResult<()> {
     let allocation = db(ctx)?.allocations().get(id).await?;
+    // An allocation of a DRAFT the principal may not see does not exist for it.
+    if visible_partnership(ctx, allocation.partnership_id)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::not_found("no allocation has this id"));
+    }
     let managers = db(ctx)?.funding().managers(allocation.stream_id).await?;
     can_manage_allocation(principal(ctx)?, &managers)?;
     Ok(())

@@ -592,17 +592,18 @@ impl PartnershipMutation {
                         }
                         other => other,
                     })?;
-            can_add_member(principal(ctx)?, &facts, actor)?;
             let roles = role_set(&input.roles)?;
+            can_add_member(principal(ctx)?, &facts, actor, &roles)?;
+            // An actor joining on its own joins today; the LEAD may record an earlier date.
+            let by_lead_or_admin = can_manage_partnership(principal(ctx)?, &facts).is_ok();
+            let joined_on = match input.joined_on {
+                Some(day) if by_lead_or_admin => day,
+                _ => today(),
+            };
             Ok::<_, ApiError>(
                 db(ctx)?
                     .memberships()
-                    .add(
-                        partnership,
-                        actor,
-                        roles,
-                        input.joined_on.unwrap_or_else(today),
-                    )
+                    .add(partnership, actor, roles, joined_on)
                     .await?,
             )
         }
@@ -650,7 +651,12 @@ impl PartnershipMutation {
         let changed = async {
             let id = MembershipId::from_uuid(ids::decode(NodeType::Membership, &input.id, "id")?);
             let (membership, facts) = membership_for_change(ctx, id).await?;
-            can_end_membership(principal(ctx)?, &facts, membership.actor_id)?;
+            can_end_membership(
+                principal(ctx)?,
+                &facts,
+                membership.actor_id,
+                membership.is_current(),
+            )?;
             let change = MembershipChange {
                 left_on: Some(Some(input.left_on.unwrap_or_else(today))),
                 ..Default::default()

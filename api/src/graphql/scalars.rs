@@ -31,6 +31,11 @@ impl ScalarType for Decimal {
 }
 
 impl Decimal {
+    /// A decimal from text that arrived outside GraphQL (an export's query parameter).
+    pub fn from_text(text: String) -> Self {
+        Self(text)
+    }
+
     /// The text as the client sent it.
     pub fn text(&self) -> &str {
         &self.0

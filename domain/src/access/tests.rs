@@ -3,7 +3,12 @@
 
 use super::*;
 use crate::actor::ActorKind::{self, *};
+use crate::membership::{Role as MemberRole, RoleSet};
 use crate::partnership::PartnershipStatus::{self, *};
+
+fn roles(r: &[MemberRole]) -> RoleSet {
+    RoleSet::parse(r).expect("roles")
+}
 
 /// Who the principal is in a case: its own actor (`me`, an arbitrary actor for an
 /// administrator) and another actor (`other`).
@@ -172,32 +177,56 @@ const CASES: &[Case] = &[
     ),
     (
         "add another actor to a partnership one leads",
-        |s| can_add_member(&s.p, &facts(Active, Some(s.me), true), s.other).is_ok(),
+        |s| {
+            can_add_member(
+                &s.p,
+                &facts(Active, Some(s.me), true),
+                s.other,
+                &roles(&[MemberRole::Mentor]),
+            )
+            .is_ok()
+        },
         [true, true, true, true, true],
     ),
     (
         "add another actor to a partnership one does not lead",
-        |s| can_add_member(&s.p, &facts(Active, Some(s.other), true), s.other).is_ok(),
+        |s| {
+            can_add_member(
+                &s.p,
+                &facts(Active, Some(s.other), true),
+                s.other,
+                &roles(&[MemberRole::Partner]),
+            )
+            .is_ok()
+        },
         [false, false, false, false, true],
     ),
     (
         "join a partnership oneself",
-        |s| can_add_member(&s.p, &facts(Active, Some(s.other), false), s.me).is_ok(),
+        |s| {
+            can_add_member(
+                &s.p,
+                &facts(Active, Some(s.other), false),
+                s.me,
+                &roles(&[MemberRole::Partner]),
+            )
+            .is_ok()
+        },
         [true, true, true, false, true],
     ),
     (
         "end one's own membership",
-        |s| can_end_membership(&s.p, &facts(Active, Some(s.other), true), s.me).is_ok(),
+        |s| can_end_membership(&s.p, &facts(Active, Some(s.other), true), s.me, true).is_ok(),
         [true, true, true, true, true],
     ),
     (
         "end another's membership in a partnership one leads",
-        |s| can_end_membership(&s.p, &facts(Active, Some(s.me), true), s.other).is_ok(),
+        |s| can_end_membership(&s.p, &facts(Active, Some(s.me), true), s.other, true).is_ok(),
         [true, true, true, true, true],
     ),
     (
         "end another's membership in a partnership one does not lead",
-        |s| can_end_membership(&s.p, &facts(Active, Some(s.other), true), s.other).is_ok(),
+        |s| can_end_membership(&s.p, &facts(Active, Some(s.other), true), s.other, true).is_ok(),
         [false, false, false, false, true],
     ),
     (
@@ -231,6 +260,24 @@ const CASES: &[Case] = &[
         [false, false, false, false, true],
     ),
     (
+        "move one's own actor to another parent",
+        |s| can_edit_actor(&s.p, &actor(s.me, Municipality, Some(s.other)), None).is_ok(),
+        [false, false, false, false, true],
+    ),
+    (
+        "join a partnership oneself as FUNDING",
+        |s| {
+            let funding = roles(&[MemberRole::Funding]);
+            can_add_member(&s.p, &facts(Active, Some(s.other), false), s.me, &funding).is_ok()
+        },
+        [false, false, false, false, true],
+    ),
+    (
+        "change when one left, as a former member",
+        |s| can_end_membership(&s.p, &facts(Active, Some(s.other), false), s.me, false).is_ok(),
+        [false, false, false, false, true],
+    ),
+    (
         "read the audit findings",
         |s| can_audit(&s.p).is_ok(),
         [false, false, false, true, true],
@@ -256,7 +303,7 @@ fn the_rights_table_holds_for_every_role() {
         "rights table mismatches:\n{}",
         failures.join("\n")
     );
-    assert_eq!(CASES.len(), 35);
+    assert_eq!(CASES.len(), 38);
 }
 
 #[test]

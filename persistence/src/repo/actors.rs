@@ -66,13 +66,15 @@ impl Actors<'_> {
     }
 
     /// Replaces an actor's profile and parent. The kind cannot change: other records (roles,
-    /// hierarchy) depend on it.
+    /// hierarchy) depend on it. With `reset_verified` (an edit by anyone but an administrator)
+    /// an earlier verification no longer holds.
     #[instrument(name = "repo.actors.update", skip_all, fields(actor = %id))]
     pub async fn update(
         &self,
         id: ActorId,
         profile: ActorProfile,
         parent_id: Option<ActorId>,
+        reset_verified: bool,
     ) -> Result<Actor, RepoError> {
         let tx = self.db.begin_write().await?;
         let current = actor::Entity::find_by_id(id.as_uuid())
@@ -111,6 +113,9 @@ impl Actors<'_> {
         let mut model = active_model(&profile, parent_id);
         model.id = sea_orm::Unchanged(id.as_uuid());
         model.updated_at = Set(super::now());
+        if reset_verified {
+            model.verified = Set(false);
+        }
         let row = model.update(&tx.txn).await?;
         tx.commit().await?;
         super::rows::actor(row)
