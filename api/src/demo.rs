@@ -3,10 +3,13 @@
 //! the SHARE Network and the Cities and Regions for Integration initiative.
 //!
 //! Loading is idempotent: actors are matched by kind, country and name, partnerships by title,
-//! members by actor, so a second run creates nothing. Where the public record gives only years,
-//! dates are the first (and last) day of those years, and the description says so. No
-//! allocation is invented: the funding the sources name (AMIF through SHARE QSN+, the Basque
-//! Government's EUR 300,000) is quoted in the descriptions, without EU amounts to record.
+//! members by actor, the programme by code, allocations by partnership and programme, so a
+//! second run creates nothing. Where the public record gives only years, dates are the first
+//! (and last) day of those years, and the description says so. The public record names the
+//! funds (AMIF for IncluCities and the SHARE projects) but not the amounts: the demo's AMIF
+//! programme and allocations carry demo figures, marked as such in the programme's title and
+//! the allocations' references (`DEMO-FIGURES-...`). The Basque Government's EUR 300,000 is
+//! regional money, not an EU stream, and stays in Auzolana II's description.
 
 use std::collections::HashMap;
 
@@ -148,6 +151,75 @@ const ACTORS: &[DemoActor] = &[
         "FR",
     ),
     actor("eurocities", Network, "Eurocities", "BE"),
+    actor(
+        "commission",
+        EuInstitution,
+        "European Commission (DG HOME)",
+        "BE",
+    ),
+];
+
+/// The demo's AMIF programme: the Commission's Union actions, which financed IncluCities and
+/// the SHARE projects. Its envelope and every amount below are demo figures, not public ones:
+/// the public record names the fund, not the amounts.
+const DEMO_PROGRAMME_CODE: &str = "DEMOAMIFUNIONACTIONS";
+
+struct DemoAllocation {
+    partnership: &'static str,
+    case: &'static str,
+    eligible: &'static str,
+    eu: &'static str,
+    awarded_on: (i32, u32, u32),
+    closed: bool,
+    reference: &'static str,
+}
+
+const ALLOCATIONS: &[DemoAllocation] = &[
+    DemoAllocation {
+        partnership: "IncluCities: Brussels mentoring Saint-Jean-de-la-Ruelle",
+        case: "SPECIFIC_ACTION",
+        eligible: "125000.00",
+        eu: "112500.00",
+        awarded_on: (2020, 1, 15),
+        closed: true,
+        reference: "DEMO-FIGURES-INCLUCITIES-1",
+    },
+    DemoAllocation {
+        partnership: "IncluCities: Mechelen mentoring Capaci",
+        case: "SPECIFIC_ACTION",
+        eligible: "125000.00",
+        eu: "112500.00",
+        awarded_on: (2020, 1, 15),
+        closed: true,
+        reference: "DEMO-FIGURES-INCLUCITIES-2",
+    },
+    DemoAllocation {
+        partnership: "IncluCities: Fuenlabrada mentoring Livadia",
+        case: "SPECIFIC_ACTION",
+        eligible: "125000.00",
+        eu: "112500.00",
+        awarded_on: (2020, 1, 15),
+        closed: true,
+        reference: "DEMO-FIGURES-INCLUCITIES-3",
+    },
+    DemoAllocation {
+        partnership: "IncluCities: Schaerbeek mentoring Jelgava",
+        case: "SPECIFIC_ACTION",
+        eligible: "125000.00",
+        eu: "112500.00",
+        awarded_on: (2020, 1, 15),
+        closed: true,
+        reference: "DEMO-FIGURES-INCLUCITIES-4",
+    },
+    DemoAllocation {
+        partnership: "SHARE Network",
+        case: "STANDARD",
+        eligible: "1000000.00",
+        eu: "750000.00",
+        awarded_on: (2021, 6, 1),
+        closed: false,
+        reference: "DEMO-FIGURES-SHARE-QSN-PLUS",
+    },
 ];
 
 struct DemoPartnership {
@@ -375,6 +447,7 @@ pub async fn seed(db: &Database) -> Result<String, String> {
         };
         ids.insert(a.key, id);
     }
+    let mut partnership_ids: HashMap<&str, domain::ids::PartnershipId> = HashMap::new();
     for p in PARTNERSHIPS {
         let existing = db
             .partnerships()
@@ -436,6 +509,7 @@ pub async fn seed(db: &Database) -> Result<String, String> {
                 Err(e) => return Err(repo(e)),
             }
         }
+        partnership_ids.insert(p.title, partnership.id);
         let mut status = partnership.status;
         while status != p.status {
             let next = match status {
@@ -451,7 +525,110 @@ pub async fn seed(db: &Database) -> Result<String, String> {
                 .status;
         }
     }
+    let commission = ids
+        .get("commission")
+        .copied()
+        .ok_or("the demo has no Commission")?;
+    let allocations_created = seed_funding(db, commission, &partnership_ids).await?;
     Ok(format!(
-        "{actors_created} actors, {partnerships_created} partnerships and {members_added} memberships created"
+        "{actors_created} actors, {partnerships_created} partnerships, {members_added} memberships and {allocations_created} allocations created"
     ))
+}
+
+/// The demo programme and its allocations (demo figures, referenced `DEMO-FIGURES-...`).
+async fn seed_funding(
+    db: &Database,
+    commission: ActorId,
+    partnerships: &HashMap<&str, domain::ids::PartnershipId>,
+) -> Result<usize, String> {
+    use domain::funding::{AllocationStatus, CeilingCase, ProgrammeDetails, ProgrammeParts};
+    use domain::money::Euros;
+    use persistence::repo::{AllocationFilter, NewAllocation, ProgrammeFilter};
+
+    let amif = db
+        .funding()
+        .stream_by_code("AMIF")
+        .await
+        .map_err(repo)?
+        .ok_or("the AMIF stream is missing")?;
+    let existing = db
+        .programmes()
+        .list(
+            &ProgrammeFilter {
+                streams: vec![amif.id],
+                ..Default::default()
+            },
+            &PageRequest::first(100),
+        )
+        .await
+        .map_err(repo)?
+        .items
+        .into_iter()
+        .map(|(_, p)| p)
+        .find(|p| p.details.parts().code == DEMO_PROGRAMME_CODE);
+    let programme = match existing {
+        Some(p) => p.id,
+        None => {
+            let details = ProgrammeDetails::new(ProgrammeParts {
+                code: DEMO_PROGRAMME_CODE.to_owned(),
+                title: "AMIF Union actions (demo figures)".to_owned(),
+                stream_id: amif.id,
+                managing_authority: commission,
+                country: CountryCode::parse("BE").map_err(|e| e.to_string())?,
+                nuts: None,
+                category: None,
+                envelope: Euros::parse("envelope", "10000000").map_err(|e| e.to_string())?,
+            })
+            .map_err(|e| e.to_string())?;
+            db.programmes().create(details).await.map_err(repo)?.id
+        }
+    };
+    let mut created = 0;
+    for a in ALLOCATIONS {
+        let partnership = *partnerships
+            .get(a.partnership)
+            .ok_or_else(|| format!("unknown demo partnership {}", a.partnership))?;
+        let already = db
+            .allocations()
+            .count(&AllocationFilter {
+                partnership: Some(partnership),
+                programmes: vec![programme],
+                ..Default::default()
+            })
+            .await
+            .map_err(repo)?;
+        if already > 0 {
+            continue;
+        }
+        let allocation = db
+            .allocations()
+            .create(NewAllocation {
+                partnership_id: partnership,
+                programme_id: programme,
+                ceiling_case: Some(CeilingCase::parse(a.case).map_err(|e| e.to_string())?),
+                eligible_cost: Euros::parse("eligibleCost", a.eligible)
+                    .map_err(|e| e.to_string())?,
+                eu_contribution: Euros::parse("euContribution", a.eu).map_err(|e| e.to_string())?,
+                national_contribution: Euros::ZERO,
+                reference: Some(a.reference.to_owned()),
+            })
+            .await
+            .map_err(repo)?;
+        db.allocations()
+            .change_status(
+                allocation.id,
+                AllocationStatus::Awarded,
+                Some(date(a.awarded_on)?),
+            )
+            .await
+            .map_err(repo)?;
+        if a.closed {
+            db.allocations()
+                .change_status(allocation.id, AllocationStatus::Closed, None)
+                .await
+                .map_err(repo)?;
+        }
+        created += 1;
+    }
+    Ok(created)
 }

@@ -1230,10 +1230,32 @@ async fn health_graphiql_and_request_ids(app: &TestApp) {
 
 async fn demo_data_loads_once(app: &TestApp) {
     let first = api::demo::seed(&app.db).await.expect("seed");
-    assert!(first.starts_with("33 actors, 9 partnerships"), "{first}");
+    assert_eq!(
+        first,
+        "34 actors, 9 partnerships, 28 memberships and 5 allocations created"
+    );
     let counts = app.all_counts().await;
     let second = api::demo::seed(&app.db).await.expect("seed again");
-    assert_eq!(second, "0 actors, 0 partnerships and 0 memberships created");
+    assert_eq!(
+        second,
+        "0 actors, 0 partnerships, 0 memberships and 0 allocations created"
+    );
+    let data = app
+        .ok(
+            r#"{ fundingSummary(groupBy: [STATUS]) { rows { keys { value } allocationCount euContribution } totals { euContribution } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data["fundingSummary"],
+        json!({
+            "rows": [
+                { "keys": [{ "value": "AWARDED" }], "allocationCount": 1, "euContribution": "750000.00" },
+                { "keys": [{ "value": "CLOSED" }], "allocationCount": 4, "euContribution": "450000.00" },
+            ],
+            "totals": { "euContribution": "1200000.00" },
+        })
+    );
     assert_eq!(app.all_counts().await, counts, "idempotent");
 
     let data = app
