@@ -18,10 +18,11 @@ pub enum NodeType {
     CeilingRule,
     Allocation,
     Programme,
+    Payment,
 }
 
 impl NodeType {
-    const ALL: [Self; 7] = [
+    const ALL: [Self; 8] = [
         Self::Actor,
         Self::Partnership,
         Self::Membership,
@@ -29,6 +30,7 @@ impl NodeType {
         Self::CeilingRule,
         Self::Allocation,
         Self::Programme,
+        Self::Payment,
     ];
 
     pub fn name(self) -> &'static str {
@@ -40,6 +42,7 @@ impl NodeType {
             Self::CeilingRule => "CeilingRule",
             Self::Allocation => "Allocation",
             Self::Programme => "Programme",
+            Self::Payment => "Payment",
         }
     }
 }

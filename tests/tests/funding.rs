@@ -81,6 +81,27 @@ async fn summary_payments_and_exports_agree(app: &TestApp) {
         data["recordPayment"]["payment"],
         json!({ "amount": "-50.00", "kind": "RECOVERY" })
     );
+    // The ledger as a connection; each entry is a node.
+    let data = app
+        .ok(
+            "query($id: ID!) { allocation(id: $id) { paid budgets { kind } payments(first: 1) { totalCount pageInfo { hasNextPage } nodes { id kind amount paidOn } } } }",
+            json!({ "id": allocations[0] }),
+        )
+        .await;
+    let a = &data["allocation"];
+    assert_eq!(a["paid"], "250.00");
+    assert_eq!(a["budgets"], json!([{ "kind": "ORIGINAL" }]));
+    assert_eq!(a["payments"]["totalCount"], 2);
+    assert_eq!(a["payments"]["pageInfo"]["hasNextPage"], true);
+    assert_eq!(a["payments"]["nodes"][0]["kind"], "PRE_FINANCING");
+    let payment_id = a["payments"]["nodes"][0]["id"].clone();
+    let data = app
+        .ok("query($id: ID!) { node(id: $id) { __typename ... on Payment { amount allocation { reference } } } }", json!({ "id": payment_id }))
+        .await;
+    assert_eq!(
+        data["node"],
+        json!({ "__typename": "Payment", "amount": "300.00", "allocation": { "reference": "REF-0" } })
+    );
     let response = app.graphql(pay, json!({ "input": { "allocationId": allocations[2], "kind": "INTERIM", "amount": "1", "paidOn": "2024-03-15" } })).await;
     assert_eq!(
         error_code(&response),

@@ -154,7 +154,9 @@ impl Verifier {
                     }
                 };
                 let key = DecodingKey::from_jwk(jwk).map_err(|e| format!("key `{kid}`: {e}"))?;
-                self.by_kid.insert(kid, (alg, key));
+                if self.by_kid.insert(kid.clone(), (alg, key)).is_some() {
+                    return Err(format!("two keys have the `kid` {kid}"));
+                }
             }
             if self.by_kid.is_empty() {
                 return Err("the JWKS document has no keys".into());

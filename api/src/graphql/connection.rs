@@ -6,7 +6,7 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object, OutputType};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use domain::ids::{ActorId, PartnershipId};
+use domain::ids::{ActorId, AllocationId, PartnershipId};
 use persistence::repo::{
     ActorFilter, AllocationFilter, DraftVisibility, PartnershipFilter, ProgrammeFilter,
 };
@@ -61,6 +61,7 @@ pub enum Count {
     MembershipsOfActor(ActorId, bool, DraftVisibility),
     Allocations(AllocationFilter),
     Programmes(ProgrammeFilter),
+    PaymentsOfAllocation(AllocationId),
 }
 
 /// The connection field that counts; flattened into every connection type.
@@ -83,6 +84,7 @@ impl TotalCount {
             }
             Count::Allocations(filter) => db.allocations().count(filter).await,
             Count::Programmes(filter) => db.programmes().count(filter).await,
+            Count::PaymentsOfAllocation(id) => db.allocations().payment_count(*id).await,
         }
         .map_err(ApiError::from)?;
         Ok(i64::try_from(count).unwrap_or(i64::MAX))

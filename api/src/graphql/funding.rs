@@ -212,13 +212,24 @@ impl Allocation {
 
     /// The payments ledger, oldest first. Entries are never edited; a correction is a new
     /// entry (a recovery is negative).
-    async fn payments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PaymentEntry>> {
-        let payments = db(ctx)?
+    async fn payments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<CountedConnection<PaymentEntry>> {
+        let page = page_request(first, after, Direction::Asc)?;
+        let result = db(ctx)?
             .allocations()
-            .payments(self.0.id)
+            .payment_page(self.0.id, &page)
             .await
             .map_err(ApiError::from)?;
-        Ok(payments.into_iter().map(PaymentEntry).collect())
+        Ok(connection(
+            result,
+            page.after.is_some(),
+            Count::PaymentsOfAllocation(self.0.id),
+            PaymentEntry,
+        ))
     }
 
     /// EU contribution / eligible cost, rounded half-even to four decimals (`"0.7500"`).
@@ -283,8 +294,19 @@ impl Budget {
 /// An entry of a payments ledger.
 pub struct PaymentEntry(pub model::Payment);
 
-#[Object]
+#[Object(name = "Payment")]
 impl PaymentEntry {
+    pub async fn id(&self) -> ID {
+        ids::encode(NodeType::Payment, self.0.id.as_uuid())
+    }
+
+    async fn allocation(&self, ctx: &Context<'_>) -> async_graphql::Result<Allocation> {
+        load(ctx, self.0.allocation_id)
+            .await?
+            .map(Allocation)
+            .ok_or_else(|| ApiError::internal("payment without allocation").into())
+    }
+
     async fn kind(&self) -> PaymentKind {
         self.0.kind.into()
     }

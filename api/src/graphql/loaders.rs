@@ -6,9 +6,10 @@ use std::collections::HashMap;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use domain::actor::Actor;
-use domain::funding::{Allocation, CeilingRule, FundingStream, Programme};
+use domain::funding::{Allocation, CeilingRule, FundingStream, Payment, Programme};
 use domain::ids::{
-    ActorId, AllocationId, CeilingRuleId, MembershipId, PartnershipId, ProgrammeId, StreamId,
+    ActorId, AllocationId, CeilingRuleId, MembershipId, PartnershipId, PaymentId, ProgrammeId,
+    StreamId,
 };
 use domain::membership::Membership;
 use domain::partnership::Partnership;
@@ -75,6 +76,7 @@ by_id_loader!(StreamId, FundingStream, funding, streams_by_ids);
 by_id_loader!(CeilingRuleId, CeilingRule, funding, rules_by_ids);
 by_id_loader!(AllocationId, Allocation, allocations, find_by_ids);
 by_id_loader!(ProgrammeId, Programme, programmes, find_by_ids);
+by_id_loader!(PaymentId, Payment, allocations, payments_by_ids);
 
 impl Loader<RulesOfStream> for RepoLoader {
     type Value = Vec<CeilingRule>;

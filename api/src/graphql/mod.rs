@@ -21,7 +21,8 @@ use async_graphql::{
 };
 use domain::access::{PartnershipFacts, Principal, Role, can_see_partnership};
 use domain::ids::{
-    ActorId, AllocationId, CeilingRuleId, MembershipId, PartnershipId, ProgrammeId, StreamId,
+    ActorId, AllocationId, CeilingRuleId, MembershipId, PartnershipId, PaymentId, ProgrammeId,
+    StreamId,
 };
 use persistence::Database;
 use persistence::repo::DraftVisibility;
@@ -47,6 +48,7 @@ pub enum Node {
     CeilingRule(CeilingRule),
     Allocation(Allocation),
     Programme(programme::Programme),
+    Payment(funding::PaymentEntry),
 }
 
 #[derive(Default)]
@@ -109,6 +111,15 @@ async fn load_node(ctx: &Context<'_>, id: &ID, field: &str) -> ApiResult<Option<
         NodeType::Programme => load(ctx, ProgrammeId::from_uuid(uuid))
             .await?
             .map(|v| Node::Programme(programme::Programme(v))),
+        NodeType::Payment => match load(ctx, PaymentId::from_uuid(uuid)).await? {
+            Some(p) => match load(ctx, p.allocation_id).await? {
+                Some(a) if visible_partnership(ctx, a.partnership_id).await?.is_some() => {
+                    Some(Node::Payment(funding::PaymentEntry(p)))
+                }
+                _ => None,
+            },
+            None => None,
+        },
         NodeType::Allocation => match load(ctx, AllocationId::from_uuid(uuid)).await? {
             Some(a) if visible_partnership(ctx, a.partnership_id).await?.is_some() => {
                 Some(Node::Allocation(Allocation(a)))

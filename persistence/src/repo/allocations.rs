@@ -400,6 +400,68 @@ impl Allocations<'_> {
         super::rows::payment(row)
     }
 
+    /// Payments by id (for `node(id:)`), in no particular order.
+    #[instrument(name = "repo.allocations.payments_by_ids", skip_all, fields(n = ids.len()))]
+    pub async fn payments_by_ids(&self, ids: &[PaymentId]) -> Result<Vec<Payment>, RepoError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        payment::Entity::find()
+            .filter(payment::Column::Id.is_in(ids.iter().map(PaymentId::as_uuid)))
+            .all(self.db.connection())
+            .await?
+            .into_iter()
+            .map(super::rows::payment)
+            .collect()
+    }
+
+    /// A page of an allocation's ledger, oldest first.
+    #[instrument(name = "repo.allocations.payment_page", skip_all)]
+    pub async fn payment_page(
+        &self,
+        id: AllocationId,
+        page: &PageRequest,
+    ) -> Result<Page<Payment>, RepoError> {
+        let key = order_key("payments.recorded", page.direction);
+        let mut query =
+            payment::Entity::find().filter(payment::Column::AllocationId.eq(id.as_uuid()));
+        if let Some(cursor) = &page.after {
+            query = query.filter(after(
+                &key,
+                SortValue::None,
+                None,
+                payment::Column::Id,
+                cursor,
+                page.direction,
+            )?);
+        }
+        let order = match page.direction {
+            SortDirection::Asc => sea_orm::Order::Asc,
+            SortDirection::Desc => sea_orm::Order::Desc,
+        };
+        let rows = query
+            .order_by(payment::Column::Id, order)
+            .limit(page.first + 1)
+            .all(self.db.connection())
+            .await?
+            .into_iter()
+            .map(super::rows::payment)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_rows(rows, page.first, |p| Cursor {
+            order: key.clone(),
+            sort: SortValue::None,
+            id: p.id.as_uuid(),
+        }))
+    }
+
+    /// How many entries an allocation's ledger has.
+    pub async fn payment_count(&self, id: AllocationId) -> Result<u64, RepoError> {
+        Ok(payment::Entity::find()
+            .filter(payment::Column::AllocationId.eq(id.as_uuid()))
+            .count(self.db.connection())
+            .await?)
+    }
+
     /// The ledger of an allocation, oldest first.
     #[instrument(name = "repo.allocations.payments", skip_all)]
     pub async fn payments(&self, id: AllocationId) -> Result<Vec<Payment>, RepoError> {
