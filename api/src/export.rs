@@ -58,6 +58,16 @@ const COLUMNS: [&str; 17] = [
     "created_at",
 ];
 
+/// Text a partner wrote, made inert for spreadsheets: a cell starting with `=`, `+`, `-` or
+/// `@` would be read as a formula, so it gets a leading apostrophe.
+fn spreadsheet_safe(text: String) -> String {
+    if text.starts_with(['=', '+', '-', '@']) {
+        format!("'{text}")
+    } else {
+        text
+    }
+}
+
 #[derive(Clone, Copy)]
 enum Format {
     Csv,
@@ -333,7 +343,11 @@ async fn produce_allocations(
                     .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             ];
             match format {
-                Format::Csv => csv_out.write_record(&record).map_err(|e| e.to_string())?,
+                Format::Csv => {
+                    // Partners write references and titles: make them inert for spreadsheets.
+                    let record = record.map(spreadsheet_safe);
+                    csv_out.write_record(&record).map_err(|e| e.to_string())?
+                }
                 Format::JsonLines => {
                     let object: serde_json::Map<String, serde_json::Value> = COLUMNS
                         .iter()

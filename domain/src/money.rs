@@ -134,7 +134,9 @@ impl Rate {
     /// Parses a fraction such as `"0.85"` or `"0.7500"` (at most four decimals).
     pub fn parse_fraction(field: &str, raw: &str) -> Result<Self, ValidationError> {
         let value = parse_plain_decimal(field, raw)?;
-        let bp = value * Decimal::from(10_000);
+        let bp = value
+            .checked_mul(Decimal::from(10_000))
+            .ok_or_else(|| ValidationError::new(field, "is out of range"))?;
         if !bp.fract().is_zero() {
             return Err(ValidationError::new(
                 field,
@@ -241,6 +243,13 @@ mod tests {
                 .field,
             "maxRate"
         );
+    }
+
+    #[test]
+    fn huge_fractions_are_refused_not_overflowed() {
+        let err =
+            Rate::parse_fraction("maxRate", "9999999999999999999999999999").expect_err("huge");
+        assert_eq!(err.field, "maxRate");
     }
 
     #[test]

@@ -114,6 +114,7 @@ pub mod funding_stream {
         pub legal_basis: String,
         pub period_start: Date,
         pub period_end: Date,
+        pub category_required: bool,
         pub created_at: DateTimeUtc,
     }
 

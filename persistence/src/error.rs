@@ -97,6 +97,13 @@ const CONSTRAINTS: &[(&str, &str, Outcome, &str, &str)] = &[
         "another allocation of this stream already has this reference",
     ),
     (
+        "uq_programme_code",
+        "programme.code",
+        Outcome::Conflict,
+        "code",
+        "another programme has this code",
+    ),
+    (
         "uq_stream_code",
         "funding_stream.code",
         Outcome::Conflict,

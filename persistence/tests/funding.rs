@@ -44,6 +44,7 @@ macro_rules! on_both {
 }
 
 on_both!(
+    programmes_keep_their_category_and_code,
     concurrent_awards_never_overdraw_the_envelope,
     the_payments_ledger_stays_within_the_award,
     funding_summary_matches_an_independent_computation,
@@ -282,6 +283,15 @@ async fn the_payments_ledger_stays_within_the_award(db: &Database) {
         .await
         .expect("pre-financing");
     pay(PaymentKind::Interim, "400").await.expect("interim");
+    let err = db
+        .allocations()
+        .change_status(a, AllocationStatus::Cancelled, Some(date("2024-05-01")))
+        .await
+        .expect_err("paid money is recovered before a cancellation");
+    assert!(
+        matches!(&err, RepoError::Invalid(e) if e.field == "status"),
+        "{err:?}"
+    );
     let err = pay(PaymentKind::Balance, "50.01")
         .await
         .expect_err("over the award");
@@ -504,6 +514,13 @@ async fn funding_summary_matches_an_independent_computation(db: &Database) {
         ]
     );
     assert_eq!(totals.count, 5);
+    // Missing keys (no decision yet) sort last on both databases.
+    let (rows, _) = db
+        .funding_summary(&[Dimension::Year], &AllocationFilter::default())
+        .await
+        .expect("summary");
+    let years: Vec<Option<String>> = rows.iter().map(|r| r.keys[0].clone()).collect();
+    assert_eq!(years, [Some("2023".into()), Some("2024".into()), None]);
     let (rows, _) = db
         .funding_summary(
             &[Dimension::Programme, Dimension::Status],
@@ -619,4 +636,154 @@ async fn audit_findings_name_the_rule_the_record_and_the_figures(db: &Database) 
         .expect("findings");
     assert_eq!(findings.len(), 1);
     assert_eq!(findings[0].entity_id, active.as_uuid());
+}
+
+async fn programmes_keep_their_category_and_code(db: &Database) {
+    let authority = actor(db, ActorKind::NationalAuthority, "UAFSE").await;
+    let esf = db
+        .funding()
+        .stream_by_code("ESF_PLUS")
+        .await
+        .expect("q")
+        .expect("ESF+");
+    let parts = |code: &str, category: Option<&str>| ProgrammeParts {
+        code: code.into(),
+        title: "ESF+ Comunitat Valenciana".into(),
+        stream_id: esf.id,
+        managing_authority: authority,
+        country: CountryCode::parse("ES").expect("ES"),
+        nuts: None,
+        category: category.map(|c| CeilingCase::parse(c).expect("case")),
+        envelope: eur("1000"),
+    };
+    let err = db
+        .programmes()
+        .create(ProgrammeDetails::new(parts("2021ES05SFPR015", None)).expect("details"))
+        .await
+        .expect_err("ESF+ needs a category");
+    assert!(
+        matches!(&err, RepoError::Invalid(e) if e.field == "categoryOfRegion"),
+        "{err:?}"
+    );
+    let programme = db
+        .programmes()
+        .create(
+            ProgrammeDetails::new(parts("2021ES05SFPR015", Some("TRANSITION_REGION")))
+                .expect("details"),
+        )
+        .await
+        .expect("programme");
+    let err = db
+        .programmes()
+        .create(
+            ProgrammeDetails::new(parts("2021ES05SFPR015", Some("TRANSITION_REGION")))
+                .expect("details"),
+        )
+        .await
+        .expect_err("same code");
+    assert!(
+        matches!(&err, RepoError::Conflict { field, .. } if field == "code"),
+        "{err:?}"
+    );
+    // A claimed case other than the programme's category is refused.
+    let lead = actor(db, ActorKind::Ngo, "Caritas").await;
+    let p = partnership(db, lead, "ESF+ project", &[], None).await;
+    let err = db
+        .allocations()
+        .create(NewAllocation {
+            partnership_id: p,
+            programme_id: programme.id,
+            ceiling_case: Some(CeilingCase::parse("LESS_DEVELOPED_REGION").expect("case")),
+            eligible_cost: eur("100"),
+            eu_contribution: eur("85"),
+            national_contribution: Euros::ZERO,
+            reference: None,
+        })
+        .await
+        .expect_err("not the programme's category");
+    assert!(
+        matches!(&err, RepoError::Invalid(e) if e.field == "ceilingCase"),
+        "{err:?}"
+    );
+    let a = request(db, p, programme.id, None, "100", "70").await;
+    // With an allocation under it, the category cannot change.
+    let err = db
+        .programmes()
+        .update(
+            programme.id,
+            ProgrammeDetails::new(parts("2021ES05SFPR015", Some("LESS_DEVELOPED_REGION")))
+                .expect("details"),
+        )
+        .await
+        .expect_err("category fixed");
+    assert!(
+        matches!(&err, RepoError::Conflict { field, .. } if field == "categoryOfRegion"),
+        "{err:?}"
+    );
+    // A cut envelope and a lowered ceiling still allow a revision downwards.
+    db.allocations()
+        .change_status(a, AllocationStatus::Awarded, Some(date("2024-01-01")))
+        .await
+        .expect("award");
+    let mut cut = parts("2021ES05SFPR015", Some("TRANSITION_REGION"));
+    cut.envelope = eur("50");
+    db.programmes()
+        .update(programme.id, ProgrammeDetails::new(cut).expect("details"))
+        .await
+        .expect("cut the envelope");
+    let rule = db
+        .funding()
+        .rules_of_streams(&[esf.id])
+        .await
+        .expect("rules")
+        .into_iter()
+        .find(|r| r.case.as_str() == "TRANSITION_REGION")
+        .expect("rule");
+    db.funding()
+        .update_rule(
+            rule.id,
+            RuleText {
+                description: rule.description.clone(),
+                max_rate: Rate::from_basis_points(6000).expect("rate"),
+                legal_reference: rule.legal_reference.clone(),
+                verified: false,
+                note: None,
+            },
+        )
+        .await
+        .expect("lower the ceiling");
+    let revised = db
+        .allocations()
+        .change(
+            a,
+            persistence::repo::AllocationChange {
+                eu_contribution: Some(eur("65")),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("a revision downwards is allowed");
+    assert_eq!(revised.eu_contribution, eur("65"));
+    let err = db
+        .allocations()
+        .change(
+            a,
+            persistence::repo::AllocationChange {
+                eu_contribution: Some(eur("66")),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect_err("upwards is checked");
+    assert!(
+        matches!(&err, RepoError::Invalid(e) if e.field == "euContribution"),
+        "{err:?}"
+    );
+    // Closing keeps the award's date.
+    let closed = db
+        .allocations()
+        .change_status(a, AllocationStatus::Closed, Some(date("2026-01-01")))
+        .await
+        .expect("close");
+    assert_eq!(closed.decision_date, Some(date("2024-01-01")));
 }

@@ -23,7 +23,9 @@ use crate::ids::{self, NodeType};
 /// A national or regional programme of a funding stream for 2021-2027.
 pub struct Programme(pub model::Programme);
 
-/// What a programme's awards hold, what was paid, and what is left of its envelope.
+/// What a programme's awards hold, what was paid, and what is left of its envelope. The
+/// envelope is shared by all its allocations, so these figures include the awards of DRAFT
+/// partnerships a caller may not see.
 #[derive(SimpleObject)]
 pub struct Utilisation {
     pub envelope: Decimal,

@@ -102,6 +102,8 @@ CREATE TABLE funding_stream (
     legal_basis  VARCHAR(500) NOT NULL,
     period_start DATE         NOT NULL,
     period_end   DATE         NOT NULL,
+    -- ESF+ and ERDF ceilings depend on the category of region: their programmes must state it.
+    category_required {bool}  NOT NULL DEFAULT FALSE,
     created_at   {timestamp}  NOT NULL,
     CONSTRAINT ck_stream_period CHECK (period_end >= period_start)
 );
@@ -170,13 +172,13 @@ CREATE INDEX ix_allocation_programme ON allocation (programme_id, id);
 CREATE INDEX ix_allocation_year ON allocation (decision_year);
 
 -- The 2021-2027 streams and their co-financing ceilings, as rows (DOMAIN.md: ceilings are data).
-INSERT INTO funding_stream (id, code, name, legal_basis, period_start, period_end, created_at) VALUES
+INSERT INTO funding_stream (id, code, name, legal_basis, period_start, period_end, category_required, created_at) VALUES
     ({id:0195a2b0-0000-7000-8000-000000000001}, 'AMIF', 'Asylum, Migration and Integration Fund',
-     'Regulation (EU) 2021/1147', '2021-01-01', '2027-12-31', {now}),
+     'Regulation (EU) 2021/1147', '2021-01-01', '2027-12-31', {false}, {now}),
     ({id:0195a2b0-0000-7000-8000-000000000002}, 'ESF_PLUS', 'European Social Fund Plus',
-     'Regulation (EU) 2021/1057; Common Provisions Regulation (EU) 2021/1060', '2021-01-01', '2027-12-31', {now}),
+     'Regulation (EU) 2021/1057; Common Provisions Regulation (EU) 2021/1060', '2021-01-01', '2027-12-31', {true}, {now}),
     ({id:0195a2b0-0000-7000-8000-000000000003}, 'ERDF', 'European Regional Development Fund',
-     'Regulation (EU) 2021/1058; Common Provisions Regulation (EU) 2021/1060', '2021-01-01', '2027-12-31', {now});
+     'Regulation (EU) 2021/1058; Common Provisions Regulation (EU) 2021/1060', '2021-01-01', '2027-12-31', {true}, {now});
 
 INSERT INTO ceiling_rule (id, stream_id, case_code, description, max_rate_bp, legal_reference, verified, note, created_at) VALUES
     ({id:0195a2b0-0001-7000-8000-000000000001}, {id:0195a2b0-0000-7000-8000-000000000001}, 'STANDARD',

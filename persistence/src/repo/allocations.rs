@@ -257,14 +257,22 @@ impl Allocations<'_> {
             (Some(case), None) => rule_for(&tx.txn, current.stream_id, case).await?,
             (None, _) => rule_by_id(&tx.txn, current.ceiling_rule_id.as_uuid()).await?,
         };
+        let eligible_cost = change.eligible_cost.unwrap_or(current.eligible_cost);
+        let eu_contribution = change.eu_contribution.unwrap_or(current.eu_contribution);
+        // A revision that raises neither the EU contribution nor the rate is always allowed:
+        // it is how a budget comes back within a lowered ceiling or envelope.
+        let raises = eu_contribution > current.eu_contribution
+            || i128::from(eu_contribution.cents()) * i128::from(current.eligible_cost.cents())
+                > i128::from(current.eu_contribution.cents()) * i128::from(eligible_cost.cents())
+            || rule.id != current.ceiling_rule_id;
         let terms = AllocationTerms::new(AllocationTermsParts {
-            eligible_cost: change.eligible_cost.unwrap_or(current.eligible_cost),
-            eu_contribution: change.eu_contribution.unwrap_or(current.eu_contribution),
+            eligible_cost,
+            eu_contribution,
             national_contribution: change
                 .national_contribution
                 .unwrap_or(current.national_contribution),
             ceiling_case: rule.case.clone(),
-            ceiling: rule.max_rate,
+            ceiling: if raises { rule.max_rate } else { Rate::FULL },
             status: current.status,
             decision_date: current.decision_date,
             reference: change
@@ -274,7 +282,9 @@ impl Allocations<'_> {
         })?;
         let parts = terms.parts();
         if current.status.holds_award() {
-            if let Some(p) = &programme {
+            if let Some(p) = &programme
+                && parts.eu_contribution > current.eu_contribution
+            {
                 let others = awarded_total(&tx.txn, p.id, Some(id)).await?;
                 check_envelope(
                     p.details.parts().envelope,
@@ -328,7 +338,21 @@ impl Allocations<'_> {
         let current = load_locked(&tx, id).await?;
         let next = current.status.transition(next)?;
         let rule = rule_by_id(&tx.txn, current.ceiling_rule_id.as_uuid()).await?;
-        let decision_date = decision_date.or(current.decision_date);
+        // A decision date records the award (or rejection): closing or cancelling later keeps it.
+        let decision_date = current.decision_date.or(decision_date);
+        if next == AllocationStatus::Cancelled {
+            let paid = paid_total(&tx.txn, id).await?;
+            if paid > 0 {
+                return Err(ValidationError::new(
+                    "status",
+                    format!(
+                        "{} euros have been paid: record their recovery before cancelling, so the envelope stays whole",
+                        domain::money::cents_to_decimal(paid)
+                    ),
+                )
+                .into());
+            }
+        }
         let ceiling = if next == AllocationStatus::Awarded {
             rule.max_rate
         } else {

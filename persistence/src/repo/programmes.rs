@@ -68,6 +68,21 @@ impl Programmes<'_> {
                 ValidationError::new("streamId", "a programme's stream cannot change").into(),
             );
         }
+        let new_category = details.parts().category.as_ref().map(|c| c.as_str());
+        if current.category_case.as_deref() != new_category {
+            let allocations = allocation::Entity::find()
+                .filter(allocation::Column::ProgrammeId.eq(id.as_uuid()))
+                .count(&tx.txn)
+                .await?;
+            if allocations > 0 {
+                return Err(RepoError::conflict(
+                    "categoryOfRegion",
+                    format!(
+                        "the programme has {allocations} allocations under its category of region, which therefore cannot change"
+                    ),
+                ));
+            }
+        }
         check_references(&tx.txn, &details).await?;
         let mut model = active_model(&details);
         model.id = sea_orm::Unchanged(id.as_uuid());
@@ -203,12 +218,21 @@ async fn check_references(
     details: &ProgrammeDetails,
 ) -> Result<(), RepoError> {
     let p = details.parts();
-    if funding_stream::Entity::find_by_id(p.stream_id.as_uuid())
-        .count(conn)
+    let Some(stream) = funding_stream::Entity::find_by_id(p.stream_id.as_uuid())
+        .one(conn)
         .await?
-        == 0
-    {
+    else {
         return Err(ValidationError::new("streamId", "refers to no funding stream").into());
+    };
+    if stream.category_required && p.category.is_none() {
+        return Err(ValidationError::new(
+            "categoryOfRegion",
+            format!(
+                "a {} programme states its category of region (a ceiling case of the stream)",
+                stream.code
+            ),
+        )
+        .into());
     }
     if actor::Entity::find_by_id(p.managing_authority.as_uuid())
         .count(conn)

@@ -34,7 +34,19 @@ pub enum Dimension {
 impl Dimension {
     /// The SQL expression of the key, as text on both databases.
     fn expr(self) -> Expr {
-        Expr::cust(match self {
+        Expr::cust(self.sql())
+    }
+
+    /// Sorts missing keys last on both databases (they disagree on where NULL goes).
+    fn nulls_last(self) -> Expr {
+        Expr::cust(format!(
+            "CASE WHEN {} IS NULL THEN 1 ELSE 0 END",
+            self.sql()
+        ))
+    }
+
+    fn sql(self) -> &'static str {
+        match self {
             Self::Stream => "funding_stream.code",
             Self::Programme => "programme.code",
             Self::Country => "programme.country",
@@ -43,7 +55,7 @@ impl Dimension {
             Self::Year => "CAST(allocation.decision_year AS TEXT)",
             Self::ActorKind => "lead_actor.kind",
             Self::Status => "allocation.status",
-        })
+        }
     }
 }
 
@@ -130,6 +142,9 @@ fn summary_query(dimensions: &[Dimension], filter: &AllocationFilter) -> SelectS
         .cond_where(filter.condition());
     for d in dimensions {
         query.add_group_by([d.expr()]);
+    }
+    for d in dimensions {
+        query.order_by_expr(d.nulls_last(), Order::Asc);
         query.order_by_expr(d.expr(), Order::Asc);
     }
     query.to_owned()
