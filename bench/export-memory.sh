@@ -21,7 +21,7 @@ bin="$CARGO_TARGET_DIR/release/registry"
 
 case "$backend" in
   postgres)
-    psql "$admin_url" -qc "DROP DATABASE IF EXISTS registry_bench WITH (FORCE)" >/dev/null
+    psql "$admin_url" -qc "DROP DATABASE IF EXISTS registry_bench WITH (FORCE)" >/dev/null 2>&1
     psql "$admin_url" -qc "CREATE DATABASE registry_bench" >/dev/null
     export DATABASE_URL="${admin_url%/*}/registry_bench"
     sql() { psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -qc "$1" >/dev/null; }
@@ -61,7 +61,15 @@ load_s=$(( $(date +%s) - start_load ))
 
 "$bin" serve --listen "127.0.0.1:$port" &
 server=$!
-trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
+cleanup() {
+  kill "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  rm -rf "$work"
+  if [ "$backend" = postgres ]; then
+    psql "$admin_url" -qc "DROP DATABASE IF EXISTS registry_bench WITH (FORCE)" >/dev/null 2>&1 || true
+  fi
+}
+trap cleanup EXIT
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
 token=$("$bin" token --role admin)
 # Warm up (connections, first query plans), then take the resting memory.
