@@ -137,6 +137,16 @@ fn parse_ttl(text: &str) -> Result<u64, String> {
 }
 
 #[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Walks the hash chain of the audit trail; exits with status 1 at the first event whose
+    /// hash or link does not match, naming it.
+    Verify {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum Command {
     /// Applies pending migrations, then serves GraphQL on /graphql.
     Serve {
@@ -180,6 +190,11 @@ enum Command {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
 }
 
 async fn open(database: &DatabaseArgs) -> Result<Database, String> {
@@ -203,8 +218,30 @@ async fn run(cli: Cli) -> Result<(), String> {
             tracing::info!("migrations are up to date");
             Ok(())
         }
-        Command::SeedDemo { database } => {
+        Command::Audit {
+            command: AuditCommand::Verify { database },
+        } => {
             let db = open(&database).await?;
+            let report = db
+                .verify_chain()
+                .await
+                .map_err(|e| format!("cannot read the audit trail: {e}"))?;
+            match report.first_broken {
+                None => {
+                    println!("audit chain verified: {} events", report.events_checked);
+                    Ok(())
+                }
+                Some(seq) => Err(format!(
+                    "audit chain broken at event {seq}: {} ({} events before it verified)",
+                    report.reason.unwrap_or_default(),
+                    report.events_checked
+                )),
+            }
+        }
+        Command::SeedDemo { database } => {
+            let db = open(&database)
+                .await?
+                .with_audit(persistence::audit::AuditContext::system("seed-demo"));
             let summary = crate::demo::seed(&db)
                 .await
                 .map_err(|e| format!("demo data: {e}"))?;
@@ -258,6 +295,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let verifier = Arc::new(Verifier::new(&auth.config()?)?);
             let db = open(&database).await?;
             if demo {
+                let db = db.with_audit(persistence::audit::AuditContext::system("seed-demo"));
                 let summary = crate::demo::seed(&db)
                     .await
                     .map_err(|e| format!("demo data: {e}"))?;

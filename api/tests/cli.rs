@@ -136,3 +136,37 @@ fn schema_prints_the_committed_sdl() {
             .expect("schema.graphql");
     assert_eq!(String::from_utf8_lossy(&output.stdout), committed);
 }
+
+#[tokio::test]
+async fn audit_verify_names_a_tampered_event_and_exits_1() {
+    let dir = std::env::temp_dir().join(format!("registry-cli-audit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let url = format!("sqlite://{}/audit.db?mode=rwc", dir.display());
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_registry"))
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run registry")
+    };
+    assert!(run(&["seed-demo"]).status.success());
+    let output = run(&["audit", "verify"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("audit chain verified: "));
+    let db = persistence::Database::connect(&url).await.expect("db");
+    use sea_orm::ConnectionTrait;
+    db.connection()
+        .execute_unprepared("UPDATE audit_event SET operation = 'rewritten' WHERE seq = 7")
+        .await
+        .expect("tamper");
+    db.close().await.expect("close");
+    let output = run(&["audit", "verify"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("broken at event 7"),
+        "{}",
+        stderr(&output)
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

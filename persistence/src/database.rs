@@ -12,6 +12,7 @@ use sea_orm::{ConnectOptions, DatabaseConnection, DatabaseTransaction, DbErr, Tr
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use crate::audit::{AuditContext, PendingChange, snapshot};
 use crate::migrations::Migrator;
 
 /// Which database a [`Database`] talks to.
@@ -28,6 +29,8 @@ pub struct Database {
     backend: Backend,
     /// Serialises writers on SQLite; `None` on PostgreSQL.
     writer: Option<Arc<Mutex<()>>>,
+    /// Who the writes made through this handle are recorded for.
+    audit: Arc<AuditContext>,
 }
 
 impl std::fmt::Debug for Database {
@@ -74,6 +77,7 @@ impl Database {
             conn,
             backend,
             writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            audit: Arc::new(AuditContext::system("direct")),
         })
     }
 
@@ -87,6 +91,15 @@ impl Database {
     pub async fn pending_migrations(&self) -> Result<Vec<String>, DbErr> {
         let pending = Migrator::get_pending_migrations(&self.conn).await?;
         Ok(pending.iter().map(|m| m.name().to_owned()).collect())
+    }
+
+    /// The same pool, recording its writes' audit events for `context`.
+    #[must_use]
+    pub fn with_audit(&self, context: AuditContext) -> Self {
+        Self {
+            audit: Arc::new(context),
+            ..self.clone()
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -122,6 +135,8 @@ impl Database {
             txn,
             _guard: guard,
             backend: self.backend,
+            audit: self.audit.clone(),
+            pending: std::sync::Mutex::new(Vec::new()),
         })
     }
 }
@@ -131,10 +146,40 @@ pub(crate) struct WriteTx {
     pub(crate) txn: DatabaseTransaction,
     _guard: Option<OwnedMutexGuard<()>>,
     pub(crate) backend: Backend,
+    audit: Arc<AuditContext>,
+    pending: std::sync::Mutex<Vec<PendingChange>>,
 }
 
 impl WriteTx {
-    pub(crate) async fn commit(self) -> Result<(), DbErr> {
-        self.txn.commit().await
+    /// Notes a change for the audit trail; `before` and `after` are the rows (`None` for a
+    /// row that did not exist, or no longer does).
+    pub(crate) fn record<B: serde::Serialize, A: serde::Serialize>(
+        &self,
+        entity_type: &'static str,
+        entity_id: uuid::Uuid,
+        before: Option<&B>,
+        after: Option<&A>,
+    ) {
+        let change = PendingChange {
+            entity_type,
+            entity_id,
+            before: before.and_then(snapshot),
+            after: after.and_then(snapshot),
+        };
+        match self.pending.lock() {
+            Ok(mut pending) => pending.push(change),
+            Err(poisoned) => poisoned.into_inner().push(change),
+        }
+    }
+
+    /// Appends the recorded changes to the audit chain and commits, as one transaction.
+    pub(crate) async fn commit(self) -> Result<(), crate::RepoError> {
+        let pending = match self.pending.lock() {
+            Ok(mut pending) => std::mem::take(&mut *pending),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        };
+        crate::audit::append(&self, &self.audit, &pending).await?;
+        self.txn.commit().await?;
+        Ok(())
     }
 }

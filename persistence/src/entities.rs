@@ -13,7 +13,7 @@ macro_rules! no_relations {
 pub mod actor {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "actor")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
@@ -44,7 +44,7 @@ pub mod actor {
 pub mod partnership {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "partnership")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
@@ -68,7 +68,7 @@ pub mod partnership {
 pub mod partnership_theme {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "partnership_theme")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
@@ -83,7 +83,7 @@ pub mod partnership_theme {
 pub mod membership {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "membership")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
@@ -104,7 +104,7 @@ pub mod membership {
 pub mod funding_stream {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "funding_stream")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
@@ -124,7 +124,7 @@ pub mod funding_stream {
 pub mod ceiling_rule {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "ceiling_rule")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
@@ -145,7 +145,7 @@ pub mod ceiling_rule {
 pub mod allocation {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "allocation")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
@@ -171,7 +171,7 @@ pub mod allocation {
 pub mod stream_manager {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "stream_manager")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
@@ -187,7 +187,7 @@ pub mod stream_manager {
 pub mod programme {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "programme")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
@@ -211,7 +211,7 @@ pub mod programme {
 pub mod allocation_budget {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "allocation_budget")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
@@ -231,7 +231,7 @@ pub mod allocation_budget {
 pub mod payment {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "payment")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]

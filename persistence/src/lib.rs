@@ -2,6 +2,7 @@
 //! repositories that take and return domain types. The only crate that knows SQL. Works on
 //! SQLite (the embedded default) and PostgreSQL (production) alike.
 
+pub mod audit;
 mod database;
 mod entities;
 mod error;

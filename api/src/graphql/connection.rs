@@ -48,7 +48,7 @@ fn decode_cursor(text: &str) -> ApiResult<Cursor> {
     Cursor::decode(&plain).ok_or_else(bad)
 }
 
-fn encode_cursor(cursor: &Cursor) -> String {
+pub(crate) fn encode_cursor(cursor: &Cursor) -> String {
     URL_SAFE_NO_PAD.encode(cursor.encode())
 }
 

@@ -935,7 +935,8 @@ async fn change_managers(
         "streamId",
     )?);
     let actor = ActorId::from_uuid(ids::decode(NodeType::Actor, &input.actor_id, "actorId")?);
-    let funding = db(ctx)?.funding();
+    let db = db(ctx)?;
+    let funding = db.funding();
     if add {
         funding.add_manager(stream, actor).await?;
     } else {

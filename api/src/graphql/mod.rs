@@ -8,6 +8,7 @@ pub mod connection;
 pub mod enums;
 pub mod error_codes;
 pub mod funding;
+pub mod history;
 pub mod loaders;
 pub mod partnership;
 pub mod programme;
@@ -183,6 +184,7 @@ pub struct QueryRoot(
     FundingQuery,
     programme::ProgrammeQuery,
     audit::AuditQuery,
+    history::HistoryQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -286,10 +288,26 @@ pub(crate) async fn partnership_for_change(
     Ok((partnership, facts))
 }
 
-/// The database of this schema.
-pub(crate) fn db<'a>(ctx: &Context<'a>) -> ApiResult<&'a Database> {
-    ctx.data::<Database>()
-        .map_err(|_| ApiError::internal("the schema has no database"))
+/// The database of this schema, recording the writes made through it in the audit trail for
+/// the request's principal, request id and the field being resolved (the mutation's name).
+pub(crate) fn db(ctx: &Context<'_>) -> ApiResult<Database> {
+    let db = ctx
+        .data::<Database>()
+        .map_err(|_| ApiError::internal("the schema has no database"))?;
+    let Ok(principal) = ctx.data::<Principal>() else {
+        return Ok(db.clone());
+    };
+    let request_id = ctx
+        .data::<crate::http::RequestIdValue>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
+    Ok(db.with_audit(persistence::audit::AuditContext {
+        subject: principal.subject.clone(),
+        role: principal.role.code().to_owned(),
+        actor_id: principal.actor_id.map(|a| a.as_uuid()),
+        request_id,
+        operation: ctx.field().name().to_owned(),
+    }))
 }
 
 /// Loads one value through the request's DataLoader.

@@ -25,6 +25,10 @@ impl MigratorTrait for Migrator {
                 name: "m20261125_000003_ledger",
                 sql: include_str!("m20261125_000003_ledger.sql"),
             }),
+            Box::new(SqlMigration {
+                name: "m20261125_000004_audit",
+                sql: include_str!("m20261125_000004_audit.sql"),
+            }),
         ]
     }
 }

@@ -61,6 +61,7 @@ impl Actors<'_> {
         model.created_at = Set(now);
         model.updated_at = Set(now);
         let row = model.insert(&tx.txn).await?;
+        tx.record("Actor", row.id, None::<&actor::Model>, Some(&row));
         tx.commit().await?;
         super::rows::actor(row)
     }
@@ -117,6 +118,7 @@ impl Actors<'_> {
             model.verified = Set(false);
         }
         let row = model.update(&tx.txn).await?;
+        tx.record("Actor", row.id, Some(&current), Some(&row));
         tx.commit().await?;
         super::rows::actor(row)
     }
@@ -125,13 +127,10 @@ impl Actors<'_> {
     #[instrument(name = "repo.actors.set_verified", skip_all, fields(actor = %id))]
     pub async fn set_verified(&self, id: ActorId, verified: bool) -> Result<Actor, RepoError> {
         let tx = self.db.begin_write().await?;
-        let exists = actor::Entity::find_by_id(id.as_uuid())
-            .count(&tx.txn)
+        let current = actor::Entity::find_by_id(id.as_uuid())
+            .one(&tx.txn)
             .await?
-            > 0;
-        if !exists {
-            return Err(RepoError::not_found("actor", id));
-        }
+            .ok_or_else(|| RepoError::not_found("actor", id))?;
         let row = actor::ActiveModel {
             id: sea_orm::Unchanged(id.as_uuid()),
             verified: Set(verified),
@@ -140,6 +139,7 @@ impl Actors<'_> {
         }
         .update(&tx.txn)
         .await?;
+        tx.record("Actor", row.id, Some(&current), Some(&row));
         tx.commit().await?;
         super::rows::actor(row)
     }

@@ -221,6 +221,7 @@ impl Allocations<'_> {
         .insert(&tx.txn)
         .await?;
         record_budget(&tx, id, BudgetKind::Original, parts, None).await?;
+        tx.record("Allocation", row.id, None::<&allocation::Model>, Some(&row));
         tx.commit().await?;
         super::rows::allocation(row)
     }
@@ -235,7 +236,7 @@ impl Allocations<'_> {
         change: AllocationChange,
     ) -> Result<Allocation, RepoError> {
         let tx = self.db.begin_write().await?;
-        let current = load_locked(&tx, id).await?;
+        let (before, current) = load_locked(&tx, id).await?;
         if !current.status.budget_is_open() {
             return Err(RepoError::conflict(
                 "id",
@@ -321,6 +322,7 @@ impl Allocations<'_> {
         if budget_changed {
             record_budget(&tx, id, BudgetKind::Revised, parts, change.reason.clone()).await?;
         }
+        tx.record("Allocation", row.id, Some(&before), Some(&row));
         tx.commit().await?;
         super::rows::allocation(row)
     }
@@ -335,7 +337,7 @@ impl Allocations<'_> {
         decision_date: Option<NaiveDate>,
     ) -> Result<Allocation, RepoError> {
         let tx = self.db.begin_write().await?;
-        let current = load_locked(&tx, id).await?;
+        let (before, current) = load_locked(&tx, id).await?;
         let next = current.status.transition(next)?;
         let rule = rule_by_id(&tx.txn, current.ceiling_rule_id.as_uuid()).await?;
         // A decision date records the award (or rejection): closing or cancelling later keeps it.
@@ -390,6 +392,7 @@ impl Allocations<'_> {
         }
         .update(&tx.txn)
         .await?;
+        tx.record("Allocation", row.id, Some(&before), Some(&row));
         tx.commit().await?;
         super::rows::allocation(row)
     }
@@ -406,7 +409,7 @@ impl Allocations<'_> {
     ) -> Result<Payment, RepoError> {
         domain::dates::check_date("paidOn", paid_on)?;
         let tx = self.db.begin_write().await?;
-        let current = load_locked(&tx, id).await?;
+        let (_, current) = load_locked(&tx, id).await?;
         let paid = paid_total(&tx.txn, id).await?;
         let signed = ledger_entry(kind, amount, current.status, current.eu_contribution, paid)?;
         let row = payment::ActiveModel {
@@ -420,6 +423,8 @@ impl Allocations<'_> {
         }
         .insert(&tx.txn)
         .await?;
+        // The ledger entry is the change; the allocation row itself is untouched.
+        tx.record("Payment", row.id, None::<&payment::Model>, Some(&row));
         tx.commit().await?;
         super::rows::payment(row)
     }
@@ -646,7 +651,10 @@ async fn record_budget(
 
 /// Reads an allocation in a write transaction, locking its row on PostgreSQL so concurrent
 /// changes of one allocation take turns (an award and a cancellation cannot both win).
-async fn load_locked(tx: &WriteTx, id: AllocationId) -> Result<Allocation, RepoError> {
+async fn load_locked(
+    tx: &WriteTx,
+    id: AllocationId,
+) -> Result<(allocation::Model, Allocation), RepoError> {
     let mut query = allocation::Entity::find_by_id(id.as_uuid());
     if tx.backend == Backend::Postgres {
         query = query.lock_exclusive();
@@ -655,7 +663,8 @@ async fn load_locked(tx: &WriteTx, id: AllocationId) -> Result<Allocation, RepoE
         .one(&tx.txn)
         .await?
         .ok_or_else(|| RepoError::not_found("allocation", id))?;
-    super::rows::allocation(row)
+    let allocation = super::rows::allocation(row.clone())?;
+    Ok((row, allocation))
 }
 
 /// Reads a programme, locking its row on PostgreSQL: awards that draw on one envelope take

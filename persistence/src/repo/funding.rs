@@ -159,13 +159,19 @@ impl Funding<'_> {
             .await?
             > 0;
         if !exists {
-            stream_manager::ActiveModel {
+            let row = stream_manager::ActiveModel {
                 stream_id: Set(stream.as_uuid()),
                 actor_id: Set(manager.as_uuid()),
                 created_at: Set(super::now()),
             }
             .insert(&tx.txn)
             .await?;
+            tx.record(
+                "StreamManager",
+                row.stream_id,
+                None::<&stream_manager::Model>,
+                Some(&row),
+            );
         }
         tx.commit().await?;
         Ok(())
@@ -179,11 +185,24 @@ impl Funding<'_> {
         manager: ActorId,
     ) -> Result<(), RepoError> {
         let tx = self.db.begin_write().await?;
-        stream_manager::Entity::delete_many()
+        let before = stream_manager::Entity::find()
             .filter(stream_manager::Column::StreamId.eq(stream.as_uuid()))
             .filter(stream_manager::Column::ActorId.eq(manager.as_uuid()))
-            .exec(&tx.txn)
+            .one(&tx.txn)
             .await?;
+        if let Some(before) = before {
+            stream_manager::Entity::delete_many()
+                .filter(stream_manager::Column::StreamId.eq(stream.as_uuid()))
+                .filter(stream_manager::Column::ActorId.eq(manager.as_uuid()))
+                .exec(&tx.txn)
+                .await?;
+            tx.record(
+                "StreamManager",
+                before.stream_id,
+                Some(&before),
+                None::<&stream_manager::Model>,
+            );
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -217,6 +236,12 @@ impl Funding<'_> {
         }
         .insert(&tx.txn)
         .await?;
+        tx.record(
+            "CeilingRule",
+            row.id,
+            None::<&ceiling_rule::Model>,
+            Some(&row),
+        );
         tx.commit().await?;
         super::rows::rule(row)
     }
@@ -230,13 +255,10 @@ impl Funding<'_> {
         text: RuleText,
     ) -> Result<CeilingRule, RepoError> {
         let tx = self.db.begin_write().await?;
-        if ceiling_rule::Entity::find_by_id(id.as_uuid())
-            .count(&tx.txn)
+        let before = ceiling_rule::Entity::find_by_id(id.as_uuid())
+            .one(&tx.txn)
             .await?
-            == 0
-        {
-            return Err(RepoError::not_found("ceiling rule", id));
-        }
+            .ok_or_else(|| RepoError::not_found("ceiling rule", id))?;
         let row = ceiling_rule::ActiveModel {
             id: sea_orm::Unchanged(id.as_uuid()),
             description: Set(text.description),
@@ -248,6 +270,7 @@ impl Funding<'_> {
         }
         .update(&tx.txn)
         .await?;
+        tx.record("CeilingRule", row.id, Some(&before), Some(&row));
         tx.commit().await?;
         super::rows::rule(row)
     }

@@ -79,6 +79,7 @@ impl Memberships<'_> {
         }
         .insert(&tx.txn)
         .await?;
+        tx.record("Membership", row.id, None::<&membership::Model>, Some(&row));
         tx.commit().await?;
         super::rows::membership(row)
     }
@@ -98,11 +99,11 @@ impl Memberships<'_> {
             .map(|m| PartnershipId::from_uuid(m.partnership_id))
             .ok_or_else(|| RepoError::not_found("membership", id))?;
         let (kind, status) = open_partnership(&tx, partnership_id).await?;
-        let row = membership::Entity::find_by_id(id.as_uuid())
+        let before = membership::Entity::find_by_id(id.as_uuid())
             .one(&tx.txn)
             .await?
             .ok_or_else(|| RepoError::not_found("membership", id))?;
-        let current = super::rows::membership(row)?;
+        let current = super::rows::membership(before.clone())?;
         let roles = change.roles.unwrap_or_else(|| current.roles.clone());
         let joined_on = change.joined_on.unwrap_or(current.joined_on);
         let left_on = change.left_on.unwrap_or(current.left_on);
@@ -137,6 +138,7 @@ impl Memberships<'_> {
         }
         .update(&tx.txn)
         .await?;
+        tx.record("Membership", row.id, Some(&before), Some(&row));
         tx.commit().await?;
         super::rows::membership(row)
     }

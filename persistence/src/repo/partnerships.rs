@@ -152,7 +152,7 @@ impl Partnerships<'_> {
         .insert(&tx.txn)
         .await?;
         write_themes(&tx.txn, id, &parts.themes, false).await?;
-        membership::ActiveModel {
+        let lead_row = membership::ActiveModel {
             id: Set(domain::ids::MembershipId::generate().as_uuid()),
             partnership_id: Set(id.as_uuid()),
             actor_id: Set(lead.as_uuid()),
@@ -165,6 +165,18 @@ impl Partnerships<'_> {
         }
         .insert(&tx.txn)
         .await?;
+        tx.record(
+            "Partnership",
+            row.id,
+            None::<&partnership::Model>,
+            Some(&row),
+        );
+        tx.record(
+            "Membership",
+            lead_row.id,
+            None::<&membership::Model>,
+            Some(&lead_row),
+        );
         tx.commit().await?;
         super::rows::partnership(row, parts.themes.clone())
     }
@@ -208,6 +220,7 @@ impl Partnerships<'_> {
         .update(&tx.txn)
         .await?;
         write_themes(&tx.txn, id, &parts.themes, true).await?;
+        tx.record("Partnership", row.id, Some(&current), Some(&row));
         tx.commit().await?;
         super::rows::partnership(row, parts.themes.clone())
     }
@@ -229,7 +242,7 @@ impl Partnerships<'_> {
         let next = status.transition(next)?;
         let members = current_members(&tx.txn, id).await?;
         check_members(kind, next, members.iter())?;
-        partnership::ActiveModel {
+        let row = partnership::ActiveModel {
             id: sea_orm::Unchanged(id.as_uuid()),
             status: Set(next.code().to_owned()),
             updated_at: Set(super::now()),
@@ -237,6 +250,7 @@ impl Partnerships<'_> {
         }
         .update(&tx.txn)
         .await?;
+        tx.record("Partnership", row.id, Some(&current), Some(&row));
         tx.commit().await?;
         self.get(id).await
     }

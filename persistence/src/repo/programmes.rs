@@ -46,6 +46,7 @@ impl Programmes<'_> {
         model.created_at = Set(now);
         model.updated_at = Set(now);
         let row = model.insert(&tx.txn).await?;
+        tx.record("Programme", row.id, None::<&programme::Model>, Some(&row));
         tx.commit().await?;
         super::rows::programme(row)
     }
@@ -88,6 +89,7 @@ impl Programmes<'_> {
         model.id = sea_orm::Unchanged(id.as_uuid());
         model.updated_at = Set(super::now());
         let row = model.update(&tx.txn).await?;
+        tx.record("Programme", row.id, Some(&current), Some(&row));
         tx.commit().await?;
         super::rows::programme(row)
     }

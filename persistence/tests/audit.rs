@@ -1,0 +1,219 @@
+//! The audit trail against SQLite and PostgreSQL: every write leaves an event in its own
+//! transaction, refused writes leave none, and the hash chain shows any rewrite.
+
+use domain::actor::{ActorKind, ActorProfile, ActorProfileParts};
+use domain::territory::CountryCode;
+use persistence::audit::{AuditContext, AuditFilter};
+use persistence::{Database, PageRequest};
+use sea_orm::ConnectionTrait;
+
+macro_rules! on_both {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let test_db = persistence::test_db::TestDatabase::sqlite();
+                let db = test_db.connect_migrated().await;
+                super::$name(&db).await;
+            })+
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let Some(test_db) = persistence::test_db::TestDatabase::postgres().await else {
+                    return;
+                };
+                let db = test_db.connect_migrated().await;
+                super::$name(&db).await;
+            })+
+        }
+    };
+}
+
+on_both!(
+    writes_leave_chained_events_and_refusals_none,
+    a_rewritten_event_breaks_the_chain,
+    concurrent_writers_keep_one_chain,
+);
+
+fn profile(name: &str) -> ActorProfile {
+    ActorProfile::new(ActorProfileParts {
+        kind: ActorKind::Ngo,
+        name: name.into(),
+        country: CountryCode::parse("ES").expect("ES"),
+        nuts: None,
+        lau: None,
+        population: None,
+        pic: None,
+        vat_number: None,
+        wikidata_id: None,
+        website: None,
+        email: None,
+    })
+    .expect("profile")
+}
+
+fn context(operation: &str) -> AuditContext {
+    AuditContext {
+        subject: "maria@caritas.example".into(),
+        role: "ngo".into(),
+        actor_id: None,
+        request_id: "req-1".into(),
+        operation: operation.into(),
+    }
+}
+
+async fn writes_leave_chained_events_and_refusals_none(db: &Database) {
+    let audited = db.with_audit(context("createActor"));
+    let actor = audited
+        .actors()
+        .create(profile("Caritas"), None)
+        .await
+        .expect("create");
+    let renamed = db
+        .with_audit(context("updateActor"))
+        .actors()
+        .update(actor.id, profile("Caritas Valencia"), None, true)
+        .await
+        .expect("update");
+    // Refused: a missing parent. No event.
+    let refused = audited
+        .actors()
+        .create(profile("Orphan"), Some(domain::ids::ActorId::generate()))
+        .await;
+    assert!(refused.is_err());
+    let page = db
+        .audit_events(
+            &AuditFilter {
+                entity_id: Some(actor.id.as_uuid()),
+                ..Default::default()
+            },
+            &PageRequest::first(10),
+        )
+        .await
+        .expect("events");
+    let events: Vec<_> = page.items.iter().map(|(_, e)| e).collect();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0].operation, "createActor");
+    assert_eq!(events[0].subject, "maria@caritas.example");
+    assert_eq!(events[0].role, "ngo");
+    assert_eq!(events[0].request_id, "req-1");
+    assert_eq!(events[0].entity_type, "Actor");
+    assert!(events[0].before.is_none());
+    assert!(
+        events[0]
+            .after
+            .as_deref()
+            .is_some_and(|a| a.contains("\"Caritas\""))
+    );
+    assert_eq!(events[1].operation, "updateActor");
+    assert!(
+        events[1]
+            .before
+            .as_deref()
+            .is_some_and(|b| b.contains("\"Caritas\""))
+    );
+    assert!(
+        events[1]
+            .after
+            .as_deref()
+            .is_some_and(|a| a.contains("\"Caritas Valencia\""))
+    );
+    assert_eq!(events[1].prev_hash, events[0].hash, "chained");
+    assert_eq!(renamed.profile.parts().name, "Caritas Valencia");
+    let all = db
+        .audit_events(&AuditFilter::default(), &PageRequest::first(100))
+        .await
+        .expect("all");
+    assert_eq!(all.items.len(), 2, "the refused create wrote nothing");
+    let report = db.verify_chain().await.expect("verify");
+    assert_eq!(report.events_checked, 2);
+    assert_eq!(report.first_broken, None);
+    // Filters and paging.
+    let by_operation = db
+        .audit_events(
+            &AuditFilter {
+                operation: Some("updateActor".into()),
+                ..Default::default()
+            },
+            &PageRequest::first(10),
+        )
+        .await
+        .expect("filtered");
+    assert_eq!(by_operation.items.len(), 1);
+    let first = db
+        .audit_events(&AuditFilter::default(), &PageRequest::first(1))
+        .await
+        .expect("page");
+    assert!(first.has_next_page);
+    let next = db
+        .audit_events(
+            &AuditFilter::default(),
+            &PageRequest {
+                first: 1,
+                after: first.items.last().map(|(c, _)| c.clone()),
+                direction: Default::default(),
+            },
+        )
+        .await
+        .expect("page 2");
+    assert_eq!(next.items[0].1.seq, 2);
+}
+
+async fn a_rewritten_event_breaks_the_chain(db: &Database) {
+    let audited = db.with_audit(context("createActor"));
+    for name in ["A", "B", "C"] {
+        audited
+            .actors()
+            .create(profile(name), None)
+            .await
+            .expect("create");
+    }
+    assert_eq!(db.verify_chain().await.expect("verify").first_broken, None);
+    db.connection()
+        .execute_unprepared("UPDATE audit_event SET subject = 'someone-else' WHERE seq = 2")
+        .await
+        .expect("tamper");
+    let report = db.verify_chain().await.expect("verify");
+    assert_eq!(report.first_broken, Some(2));
+    assert_eq!(report.events_checked, 1);
+    db.connection()
+        .execute_unprepared(
+            "UPDATE audit_event SET subject = 'maria@caritas.example' WHERE seq = 2",
+        )
+        .await
+        .expect("restore");
+    assert_eq!(db.verify_chain().await.expect("verify").first_broken, None);
+    db.connection()
+        .execute_unprepared("DELETE FROM audit_event WHERE seq = 2")
+        .await
+        .expect("delete");
+    let report = db.verify_chain().await.expect("verify");
+    assert_eq!(report.first_broken, Some(2), "a deleted event is named too");
+}
+
+async fn concurrent_writers_keep_one_chain(db: &Database) {
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let db = db.with_audit(context("createActor"));
+            tokio::spawn(async move {
+                db.actors()
+                    .create(profile(&format!("Actor {i}")), None)
+                    .await
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for task in tasks {
+        if task.await.expect("task").is_ok() {
+            created += 1;
+        }
+    }
+    assert_eq!(created, 20);
+    let report = db.verify_chain().await.expect("verify");
+    assert_eq!(
+        report.events_checked, 20,
+        "one event per acknowledged write"
+    );
+    assert_eq!(report.first_broken, None);
+}
