@@ -519,7 +519,7 @@ pub async fn seed(db: &Database) -> Result<String, String> {
             };
             status = db
                 .partnerships()
-                .change_status(partnership.id, next)
+                .change_status(partnership.id, next, None)
                 .await
                 .map_err(repo)?
                 .status;
@@ -619,12 +619,13 @@ async fn seed_funding(
                 allocation.id,
                 AllocationStatus::Awarded,
                 Some(date(a.awarded_on)?),
+                None,
             )
             .await
             .map_err(repo)?;
         if a.closed {
             db.allocations()
-                .change_status(allocation.id, AllocationStatus::Closed, None)
+                .change_status(allocation.id, AllocationStatus::Closed, None, None)
                 .await
                 .map_err(repo)?;
         }

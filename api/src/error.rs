@@ -16,6 +16,8 @@ pub enum ApiError {
     NotFound { message: String },
     /// The input clashes with stored data.
     Conflict { field: String, message: String },
+    /// The update named a version the record has moved on from.
+    StaleVersion { current_version: i64 },
     /// The principal lacks the right; the message names it.
     Forbidden { message: String },
     /// The database cannot be reached right now.
@@ -107,6 +109,7 @@ impl From<RepoError> for ApiError {
             }
             RepoError::Invalid(v) => v.into(),
             RepoError::Conflict { field, message } => Self::Conflict { field, message },
+            RepoError::Stale { current_version } => Self::StaleVersion { current_version },
             e if e.is_unavailable() => {
                 tracing::warn!(error = %e, "database unavailable");
                 Self::Unavailable
@@ -125,6 +128,16 @@ impl From<ApiError> for async_graphql::Error {
             }
             ApiError::NotFound { message } => (codes::NOT_FOUND, message, None),
             ApiError::Forbidden { message } => (codes::FORBIDDEN, message, None),
+            ApiError::StaleVersion { current_version } => {
+                return async_graphql::Error::new(format!(
+                    "expectedVersion: the record is at version {current_version}; reload it and apply the change again"
+                ))
+                .extend_with(|_, ext| {
+                    ext.set("code", codes::CONFLICT);
+                    ext.set("field", "input.expectedVersion");
+                    ext.set("currentVersion", current_version);
+                });
+            }
             ApiError::Conflict { field, message } => {
                 let text = format!("{field}: {message}");
                 (codes::CONFLICT, text, Some(field))

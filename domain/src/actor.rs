@@ -139,6 +139,8 @@ pub struct Actor {
     pub parent_id: Option<ActorId>,
     /// Checked by an administrator.
     pub verified: bool,
+    /// Raised by every change (optimistic concurrency).
+    pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

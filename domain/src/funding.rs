@@ -214,6 +214,8 @@ pub struct CeilingRule {
     /// False while the figure awaits a check against the regulation's text.
     pub verified: bool,
     pub note: Option<String>,
+    /// Raised by every change (optimistic concurrency).
+    pub version: i64,
 }
 
 /// A stored allocation of a stream's money to a partnership. Its terms respected the ceiling
@@ -233,6 +235,8 @@ pub struct Allocation {
     pub reference: Option<String>,
     /// The programme it draws on (allocations recorded before programmes existed have none).
     pub programme_id: Option<ProgrammeId>,
+    /// Raised by every change (optimistic concurrency).
+    pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -297,6 +301,8 @@ impl ProgrammeDetails {
 pub struct Programme {
     pub id: ProgrammeId,
     pub details: ProgrammeDetails,
+    /// Raised by every change (optimistic concurrency).
+    pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

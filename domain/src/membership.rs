@@ -79,6 +79,8 @@ pub struct Membership {
     pub roles: RoleSet,
     pub joined_on: NaiveDate,
     pub left_on: Option<NaiveDate>,
+    /// Raised by every change (optimistic concurrency).
+    pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -162,6 +162,8 @@ pub struct Partnership {
     pub id: PartnershipId,
     pub details: PartnershipDetails,
     pub status: PartnershipStatus,
+    /// Raised by every change (optimistic concurrency).
+    pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

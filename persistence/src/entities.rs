@@ -34,6 +34,7 @@ pub mod actor {
         pub website: Option<String>,
         pub email: Option<String>,
         pub verified: bool,
+        pub version: i64,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }
@@ -58,6 +59,7 @@ pub mod partnership {
         pub start_date: Date,
         pub end_date: Option<Date>,
         pub status: String,
+        pub version: i64,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }
@@ -94,6 +96,7 @@ pub mod membership {
         pub is_lead: bool,
         pub joined_on: Date,
         pub left_on: Option<Date>,
+        pub version: i64,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }
@@ -136,6 +139,7 @@ pub mod ceiling_rule {
         pub legal_reference: String,
         pub verified: bool,
         pub note: Option<String>,
+        pub version: i64,
         pub created_at: DateTimeUtc,
     }
 
@@ -161,6 +165,7 @@ pub mod allocation {
         pub decision_date: Option<Date>,
         pub decision_year: Option<i32>,
         pub reference: Option<String>,
+        pub version: i64,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }
@@ -201,6 +206,7 @@ pub mod programme {
         pub nuts_version: Option<i32>,
         pub category_case: Option<String>,
         pub envelope_cents: i64,
+        pub version: i64,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }

@@ -18,6 +18,9 @@ pub enum RepoError {
     /// The input clashes with what is stored (a duplicate, a second LEAD).
     #[error("{field}: {message}")]
     Conflict { field: String, message: String },
+    /// The update named a version the record has moved on from.
+    #[error("the record is at version {current_version}")]
+    Stale { current_version: i64 },
     /// A stored row does not make a valid domain value: a bug or a hand edit of the database.
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
@@ -27,6 +30,16 @@ pub enum RepoError {
 }
 
 impl RepoError {
+    /// Refuses an update whose expected version is not the record's current one.
+    pub(crate) fn check_version(expected: Option<i64>, current: i64) -> Result<(), Self> {
+        match expected {
+            Some(v) if v != current => Err(Self::Stale {
+                current_version: current,
+            }),
+            _ => Ok(()),
+        }
+    }
+
     pub(crate) fn not_found(entity: &'static str, id: impl ToString) -> Self {
         Self::NotFound {
             entity,

@@ -73,7 +73,7 @@ async fn writes_leave_chained_events_and_refusals_none(db: &Database) {
     let renamed = db
         .with_audit(context("updateActor"))
         .actors()
-        .update(actor.id, profile("Caritas Valencia"), None, true)
+        .update(actor.id, profile("Caritas Valencia"), None, true, None)
         .await
         .expect("update");
     // Refused: a missing parent. No event.

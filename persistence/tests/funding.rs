@@ -181,7 +181,12 @@ async fn concurrent_awards_never_overdraw_the_envelope(db: &Database) {
         let id = *id;
         tokio::spawn(async move {
             db.allocations()
-                .change_status(id, AllocationStatus::Awarded, Some(date("2024-01-15")))
+                .change_status(
+                    id,
+                    AllocationStatus::Awarded,
+                    Some(date("2024-01-15")),
+                    None,
+                )
                 .await
         })
     });
@@ -276,7 +281,7 @@ async fn the_payments_ledger_stays_within_the_award(db: &Database) {
         "{err:?}"
     );
     db.allocations()
-        .change_status(a, AllocationStatus::Awarded, Some(date("2024-01-15")))
+        .change_status(a, AllocationStatus::Awarded, Some(date("2024-01-15")), None)
         .await
         .expect("award");
     pay(PaymentKind::PreFinancing, "300")
@@ -285,7 +290,12 @@ async fn the_payments_ledger_stays_within_the_award(db: &Database) {
     pay(PaymentKind::Interim, "400").await.expect("interim");
     let err = db
         .allocations()
-        .change_status(a, AllocationStatus::Cancelled, Some(date("2024-05-01")))
+        .change_status(
+            a,
+            AllocationStatus::Cancelled,
+            Some(date("2024-05-01")),
+            None,
+        )
         .await
         .expect_err("paid money is recovered before a cancellation");
     assert!(
@@ -325,7 +335,7 @@ async fn the_payments_ledger_stays_within_the_award(db: &Database) {
         "{err:?}"
     );
     db.allocations()
-        .change_status(a, AllocationStatus::Closed, None)
+        .change_status(a, AllocationStatus::Closed, None, None)
         .await
         .expect("close");
     let err = pay(PaymentKind::Interim, "1").await.expect_err("closed");
@@ -405,7 +415,7 @@ async fn funding_summary_matches_an_independent_computation(db: &Database) {
         let id = request(db, p, prog, case, eligible, eu).await;
         if let Some(day) = award {
             db.allocations()
-                .change_status(id, AllocationStatus::Awarded, Some(date(day)))
+                .change_status(id, AllocationStatus::Awarded, Some(date(day)), None)
                 .await
                 .expect("award");
             db.allocations()
@@ -537,7 +547,7 @@ async fn audit_findings_name_the_rule_the_record_and_the_figures(db: &Database) 
     let programme_id = programme(db, "AMIF", "2021ES65AMPR004", None, "1000").await;
     let a = request(db, ended, programme_id, Some("STANDARD"), "1000", "750").await;
     db.allocations()
-        .change_status(a, AllocationStatus::Awarded, Some(date("2024-01-15")))
+        .change_status(a, AllocationStatus::Awarded, Some(date("2024-01-15")), None)
         .await
         .expect("award");
     let findings = db.audit_findings(&[], 100).await.expect("findings");
@@ -573,6 +583,7 @@ async fn audit_findings_name_the_rule_the_record_and_the_figures(db: &Database) 
                 verified: true,
                 note: Some("corrected".into()),
             },
+            None,
         )
         .await
         .expect("correct");
@@ -581,7 +592,11 @@ async fn audit_findings_name_the_rule_the_record_and_the_figures(db: &Database) 
     let mut parts = programme.details.into_parts();
     parts.envelope = eur("700");
     db.programmes()
-        .update(programme_id, ProgrammeDetails::new(parts).expect("details"))
+        .update(
+            programme_id,
+            ProgrammeDetails::new(parts).expect("details"),
+            None,
+        )
         .await
         .expect("cut");
     let findings = db.audit_findings(&[], 100).await.expect("findings");
@@ -622,7 +637,7 @@ async fn audit_findings_name_the_rule_the_record_and_the_figures(db: &Database) 
     // might) is reported.
     let active = partnership(db, lead, "Active", &[], None).await;
     db.partnerships()
-        .change_status(active, PartnershipStatus::Active)
+        .change_status(active, PartnershipStatus::Active, None)
         .await
         .expect("activate");
     use sea_orm::ConnectionTrait;
@@ -713,6 +728,7 @@ async fn programmes_keep_their_category_and_code(db: &Database) {
             programme.id,
             ProgrammeDetails::new(parts("2021ES05SFPR015", Some("LESS_DEVELOPED_REGION")))
                 .expect("details"),
+            None,
         )
         .await
         .expect_err("category fixed");
@@ -722,13 +738,17 @@ async fn programmes_keep_their_category_and_code(db: &Database) {
     );
     // A cut envelope and a lowered ceiling still allow a revision downwards.
     db.allocations()
-        .change_status(a, AllocationStatus::Awarded, Some(date("2024-01-01")))
+        .change_status(a, AllocationStatus::Awarded, Some(date("2024-01-01")), None)
         .await
         .expect("award");
     let mut cut = parts("2021ES05SFPR015", Some("TRANSITION_REGION"));
     cut.envelope = eur("50");
     db.programmes()
-        .update(programme.id, ProgrammeDetails::new(cut).expect("details"))
+        .update(
+            programme.id,
+            ProgrammeDetails::new(cut).expect("details"),
+            None,
+        )
         .await
         .expect("cut the envelope");
     let rule = db
@@ -749,6 +769,7 @@ async fn programmes_keep_their_category_and_code(db: &Database) {
                 verified: false,
                 note: None,
             },
+            None,
         )
         .await
         .expect("lower the ceiling");
@@ -782,7 +803,7 @@ async fn programmes_keep_their_category_and_code(db: &Database) {
     // Closing keeps the award's date.
     let closed = db
         .allocations()
-        .change_status(a, AllocationStatus::Closed, Some(date("2026-01-01")))
+        .change_status(a, AllocationStatus::Closed, Some(date("2026-01-01")), None)
         .await
         .expect("close");
     assert_eq!(closed.decision_date, Some(date("2024-01-01")));

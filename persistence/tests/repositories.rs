@@ -267,6 +267,7 @@ async fn hierarchy_refuses_cycles_and_wrong_levels(db: &Database) {
             ActorProfile::new(profile(ActorKind::Region, "Noreste", "ES")).expect("profile"),
             Some(basque),
             false,
+            None,
         )
         .await
         .expect_err("cycle");
@@ -316,6 +317,7 @@ async fn hierarchy_refuses_cycles_and_wrong_levels(db: &Database) {
             ActorProfile::new(profile(ActorKind::Region, "Basque Country", "FR")).expect("p"),
             None,
             false,
+            None,
         )
         .await
         .expect_err("country");
@@ -379,7 +381,7 @@ async fn partnerships_with_members_and_status_rules(db: &Database) {
     // Mentoring cannot become ACTIVE without a mentor and a mentee.
     let err = db
         .partnerships()
-        .change_status(p.id, PartnershipStatus::Active)
+        .change_status(p.id, PartnershipStatus::Active, None)
         .await
         .expect_err("no pair");
     assert!(
@@ -425,7 +427,7 @@ async fn partnerships_with_members_and_status_rules(db: &Database) {
 
     let active = db
         .partnerships()
-        .change_status(p.id, PartnershipStatus::Active)
+        .change_status(p.id, PartnershipStatus::Active, None)
         .await
         .expect("activate");
     assert_eq!(active.status, PartnershipStatus::Active);
@@ -463,12 +465,12 @@ async fn partnerships_with_members_and_status_rules(db: &Database) {
 
     // Status lifecycle: ACTIVE -> COMPLETED, then nothing.
     db.partnerships()
-        .change_status(p.id, PartnershipStatus::Completed)
+        .change_status(p.id, PartnershipStatus::Completed, None)
         .await
         .expect("complete");
     let err = db
         .partnerships()
-        .change_status(p.id, PartnershipStatus::Active)
+        .change_status(p.id, PartnershipStatus::Active, None)
         .await
         .expect_err("reopen");
     assert!(
@@ -662,7 +664,7 @@ async fn allocations_respect_ceilings_and_lifecycle(db: &Database) {
 
     let err = db
         .allocations()
-        .change_status(a.id, AllocationStatus::Awarded, None)
+        .change_status(a.id, AllocationStatus::Awarded, None, None)
         .await
         .expect_err("no date");
     assert!(
@@ -671,7 +673,12 @@ async fn allocations_respect_ceilings_and_lifecycle(db: &Database) {
     );
     let awarded = db
         .allocations()
-        .change_status(a.id, AllocationStatus::Awarded, Some(date("2024-03-01")))
+        .change_status(
+            a.id,
+            AllocationStatus::Awarded,
+            Some(date("2024-03-01")),
+            None,
+        )
         .await
         .expect("award");
     assert_eq!(awarded.decision_date, Some(date("2024-03-01")));
@@ -704,7 +711,12 @@ async fn allocations_respect_ceilings_and_lifecycle(db: &Database) {
     );
     assert_eq!(budgets[2].reason.as_deref(), Some("reprogramming"));
     db.allocations()
-        .change_status(a.id, AllocationStatus::Cancelled, Some(date("2024-06-01")))
+        .change_status(
+            a.id,
+            AllocationStatus::Cancelled,
+            Some(date("2024-06-01")),
+            None,
+        )
         .await
         .expect("cancel");
     let err = db
@@ -786,7 +798,7 @@ async fn drafts_are_seen_by_members_only(db: &Database) {
         .await
         .expect("open");
     db.partnerships()
-        .change_status(open.id, PartnershipStatus::Active)
+        .change_status(open.id, PartnershipStatus::Active, None)
         .await
         .expect("activate");
     for p in [draft.id, open.id] {
@@ -970,7 +982,7 @@ async fn stream_managers_and_rule_corrections(db: &Database) {
     );
     let corrected = db
         .funding()
-        .update_rule(rule.id, text(8000))
+        .update_rule(rule.id, text(8000), None)
         .await
         .expect("update");
     assert_eq!(corrected.max_rate.basis_points(), 8000);

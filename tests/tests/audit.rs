@@ -5,7 +5,11 @@
 use e2e::{TestApp, error_code, on_both_databases, token};
 use serde_json::json;
 
-on_both_databases!(mutations_are_audited_with_who_what_and_when);
+on_both_databases!(
+    mutations_are_audited_with_who_what_and_when,
+    fifty_updates_with_one_expected_version_let_exactly_one_through,
+    a_mixed_load_leaves_one_event_per_acknowledged_mutation,
+);
 
 async fn mutations_are_audited_with_who_what_and_when(app: &TestApp) {
     let create =
@@ -110,4 +114,105 @@ async fn mutations_are_audited_with_who_what_and_when(app: &TestApp) {
         .await;
     assert_eq!(report["verifyAuditChain"]["valid"], false);
     assert_eq!(report["verifyAuditChain"]["firstBrokenSequence"], 2);
+}
+
+async fn fifty_updates_with_one_expected_version_let_exactly_one_through(app: &TestApp) {
+    let data = app
+        .ok(
+            "mutation($input: CreateActorInput!) { createActor(input: $input) { actor { id version } } }",
+            json!({ "input": { "kind": "NGO", "name": "Caritas", "country": "ES" } }),
+        )
+        .await;
+    let id = data["createActor"]["actor"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_eq!(data["createActor"]["actor"]["version"], 1);
+    let update = "mutation($input: UpdateActorInput!) { updateActor(input: $input) { actor { name version } } }";
+    let requests = (0..50).map(|i| {
+        let client = app.client.clone();
+        let url = app.url("/graphql");
+        let token = app.admin_token.clone();
+        let body = json!({ "query": update, "variables": { "input": { "id": id, "name": format!("Caritas {i}"), "expectedVersion": 1 } } });
+        tokio::spawn(async move {
+            let response = client.post(url).bearer_auth(token).json(&body).send().await.expect("post");
+            response.json::<serde_json::Value>().await.expect("json")
+        })
+    });
+    let mut ok = 0;
+    let mut conflicts = 0;
+    for request in requests.collect::<Vec<_>>() {
+        let response = request.await.expect("task");
+        if response.get("errors").is_none() {
+            ok += 1;
+            assert_eq!(response["data"]["updateActor"]["actor"]["version"], 2);
+        } else {
+            assert_eq!(error_code(&response), "CONFLICT", "{response}");
+            assert_eq!(response["errors"][0]["extensions"]["currentVersion"], 2);
+            conflicts += 1;
+        }
+    }
+    assert_eq!((ok, conflicts), (1, 49));
+    let events = app
+        .ok(
+            "query($id: ID) { auditEvents(filter: { entityId: $id, operation: \"updateActor\" }) { edges { node { sequence } } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        events["auditEvents"]["edges"].as_array().map(Vec::len),
+        Some(1),
+        "one event for the one update"
+    );
+    let data = app
+        .ok(
+            "query($id: ID!) { actor(id: $id) { version } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(data["actor"]["version"], 2);
+}
+
+async fn a_mixed_load_leaves_one_event_per_acknowledged_mutation(app: &TestApp) {
+    let create =
+        "mutation($input: CreateActorInput!) { createActor(input: $input) { actor { id } } }";
+    let before = app.count_rows("audit_event").await;
+    let clients = (0..4).map(|client_no| {
+        let client = app.client.clone();
+        let url = app.url("/graphql");
+        let token = app.admin_token.clone();
+        tokio::spawn(async move {
+            let mut acknowledged = 0;
+            for i in 0..10 {
+                // Every third request breaks a rule and is refused.
+                let country = if i % 3 == 2 { "XX" } else { "ES" };
+                let body = json!({ "query": create, "variables": { "input": { "kind": "NGO", "name": format!("Client {client_no} NGO {i}"), "country": country } } });
+                let response: serde_json::Value = client.post(&url).bearer_auth(&token).json(&body).send().await.expect("post").json().await.expect("json");
+                if response.get("errors").is_none() {
+                    acknowledged += 1;
+                    let id = response["data"]["createActor"]["actor"]["id"].as_str().expect("id").to_owned();
+                    let rename = json!({ "query": "mutation($input: UpdateActorInput!) { updateActor(input: $input) { actor { id } } }", "variables": { "input": { "id": id, "email": "office@ngo.example" } } });
+                    let response: serde_json::Value = client.post(&url).bearer_auth(&token).json(&rename).send().await.expect("post").json().await.expect("json");
+                    if response.get("errors").is_none() {
+                        acknowledged += 1;
+                    }
+                }
+            }
+            acknowledged
+        })
+    });
+    let mut acknowledged = 0;
+    for c in clients.collect::<Vec<_>>() {
+        acknowledged += c.await.expect("client");
+    }
+    assert_eq!(
+        acknowledged,
+        4 * 7 * 2,
+        "7 of 10 creates succeed per client, each with its update"
+    );
+    assert_eq!(app.count_rows("audit_event").await - before, acknowledged);
+    let report = app
+        .ok("{ verifyAuditChain { valid eventsChecked } }", json!({}))
+        .await;
+    assert_eq!(report["verifyAuditChain"]["valid"], true);
 }

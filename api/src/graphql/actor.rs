@@ -201,6 +201,11 @@ impl Actor {
         })
     }
 
+    /// Raised by every change; give it as `expectedVersion` to update safely.
+    async fn version(&self) -> i64 {
+        self.0.version
+    }
+
     /// Checked by a registry administrator.
     async fn verified(&self) -> bool {
         self.0.verified
@@ -353,6 +358,8 @@ pub struct CreateActorInput {
 #[derive(InputObject)]
 pub struct UpdateActorInput {
     pub id: ID,
+    /// The `version` the change was made against; a stale one is refused with CONFLICT.
+    pub expected_version: Option<i64>,
     pub name: Option<String>,
     pub country: Option<String>,
     pub nuts_code: MaybeUndefined<String>,
@@ -588,7 +595,7 @@ impl ActorMutation {
             Ok::<_, ApiError>(
                 db(ctx)?
                     .actors()
-                    .update(id, profile, parent, !by_admin)
+                    .update(id, profile, parent, !by_admin, input.expected_version)
                     .await?,
             )
         }

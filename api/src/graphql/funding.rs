@@ -129,6 +129,11 @@ impl CeilingRule {
         self.0.note.as_deref()
     }
 
+    /// Raised by every correction; give it as `expectedVersion` to correct safely.
+    async fn version(&self) -> i64 {
+        self.0.version
+    }
+
     async fn stream(&self, ctx: &Context<'_>) -> async_graphql::Result<FundingStream> {
         load(ctx, self.0.stream_id)
             .await?
@@ -240,6 +245,11 @@ impl Allocation {
 
     async fn status(&self) -> AllocationStatus {
         self.0.status.into()
+    }
+
+    /// Raised by every change; give it as `expectedVersion` to update safely.
+    async fn version(&self) -> i64 {
+        self.0.version
     }
 
     /// The date of the award or cancellation decision.
@@ -544,6 +554,8 @@ pub struct CreateAllocationInput {
 #[derive(InputObject)]
 pub struct UpdateAllocationInput {
     pub id: ID,
+    /// The `version` the change was made against; a stale one is refused with CONFLICT.
+    pub expected_version: Option<i64>,
     pub ceiling_case: Option<String>,
     pub eligible_cost: Option<Decimal>,
     pub eu_contribution: Option<Decimal>,
@@ -573,6 +585,8 @@ pub struct PaymentPayload {
 #[derive(InputObject)]
 pub struct ChangeAllocationStatusInput {
     pub id: ID,
+    /// The `version` the change was made against; a stale one is refused with CONFLICT.
+    pub expected_version: Option<i64>,
     pub status: AllocationStatus,
     /// Required to award; the date of the decision.
     pub decision_date: Option<NaiveDate>,
@@ -637,6 +651,8 @@ pub struct CreateCeilingRuleInput {
 #[derive(InputObject)]
 pub struct UpdateCeilingRuleInput {
     pub id: ID,
+    /// The `version` the change was made against; a stale one is refused with CONFLICT.
+    pub expected_version: Option<i64>,
     pub description: Option<String>,
     pub max_rate: Option<Decimal>,
     pub legal_reference: Option<String>,
@@ -730,6 +746,7 @@ impl FundingMutation {
             let id = AllocationId::from_uuid(ids::decode(NodeType::Allocation, &input.id, "id")?);
             allowed_on_allocation(ctx, id).await?;
             let change = AllocationChange {
+                expected_version: input.expected_version,
                 ceiling_case: input
                     .ceiling_case
                     .map(|c| CeilingCase::parse(&c))
@@ -777,7 +794,12 @@ impl FundingMutation {
             Ok::<_, ApiError>(
                 db(ctx)?
                     .allocations()
-                    .change_status(id, input.status.into(), input.decision_date)
+                    .change_status(
+                        id,
+                        input.status.into(),
+                        input.decision_date,
+                        input.expected_version,
+                    )
                     .await?,
             )
         }
@@ -913,7 +935,12 @@ impl FundingMutation {
                     MaybeUndefined::Value(n) => Some(rule_text("note", &n, 1000)?),
                 },
             };
-            Ok::<_, ApiError>(db(ctx)?.funding().update_rule(id, text).await?)
+            Ok::<_, ApiError>(
+                db(ctx)?
+                    .funding()
+                    .update_rule(id, text, input.expected_version)
+                    .await?,
+            )
         }
         .await
         .map_err(|e| e.within("input"))?;

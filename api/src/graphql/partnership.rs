@@ -85,6 +85,11 @@ impl Partnership {
         self.0.status.into()
     }
 
+    /// Raised by every change; give it as `expectedVersion` to update safely.
+    async fn version(&self) -> i64 {
+        self.0.version
+    }
+
     /// The members, in the order they were added.
     async fn members(
         &self,
@@ -177,6 +182,11 @@ impl Membership {
     /// Null while the actor is a member.
     async fn left_on(&self) -> Option<NaiveDate> {
         self.0.left_on
+    }
+
+    /// Raised by every change; give it as `expectedVersion` to update safely.
+    async fn version(&self) -> i64 {
+        self.0.version
     }
 
     /// True while the actor has not left.
@@ -353,6 +363,8 @@ pub struct CreatePartnershipInput {
 #[derive(InputObject)]
 pub struct UpdatePartnershipInput {
     pub id: ID,
+    /// The `version` the change was made against; a stale one is refused with CONFLICT.
+    pub expected_version: Option<i64>,
     pub title: Option<String>,
     pub description: Option<String>,
     pub kind: Option<PartnershipKind>,
@@ -366,6 +378,8 @@ pub struct UpdatePartnershipInput {
 #[derive(InputObject)]
 pub struct ChangePartnershipStatusInput {
     pub id: ID,
+    /// The `version` the change was made against; a stale one is refused with CONFLICT.
+    pub expected_version: Option<i64>,
     pub status: PartnershipStatus,
 }
 
@@ -382,6 +396,8 @@ pub struct AddMemberInput {
 #[derive(InputObject)]
 pub struct UpdateMemberInput {
     pub id: ID,
+    /// The `version` the change was made against; a stale one is refused with CONFLICT.
+    pub expected_version: Option<i64>,
     pub roles: Option<Vec<Role>>,
     pub joined_on: Option<NaiveDate>,
     /// `null` records that a former member rejoined.
@@ -392,6 +408,8 @@ pub struct UpdateMemberInput {
 pub struct LeavePartnershipInput {
     /// The membership that ends.
     pub id: ID,
+    /// The `version` the change was made against; a stale one is refused with CONFLICT.
+    pub expected_version: Option<i64>,
     /// Defaults to today (UTC).
     pub left_on: Option<NaiveDate>,
 }
@@ -535,7 +553,12 @@ impl PartnershipMutation {
                 input.start_date.unwrap_or(parts.start_date),
                 patch(parts.end_date, input.end_date),
             )?;
-            Ok::<_, ApiError>(db(ctx)?.partnerships().update(id, details).await?)
+            Ok::<_, ApiError>(
+                db(ctx)?
+                    .partnerships()
+                    .update(id, details, input.expected_version)
+                    .await?,
+            )
         }
         .await
         .map_err(|e| e.within("input"))?;
@@ -558,7 +581,7 @@ impl PartnershipMutation {
             Ok::<_, ApiError>(
                 db(ctx)?
                     .partnerships()
-                    .change_status(id, input.status.into())
+                    .change_status(id, input.status.into(), input.expected_version)
                     .await?,
             )
         }
@@ -627,6 +650,7 @@ impl PartnershipMutation {
             let change = MembershipChange {
                 roles: input.roles.as_deref().map(role_set).transpose()?,
                 joined_on: input.joined_on,
+                expected_version: input.expected_version,
                 left_on: match input.left_on {
                     MaybeUndefined::Undefined => None,
                     MaybeUndefined::Null => Some(None),
@@ -659,6 +683,7 @@ impl PartnershipMutation {
             )?;
             let change = MembershipChange {
                 left_on: Some(Some(input.left_on.unwrap_or_else(today))),
+                expected_version: input.expected_version,
                 ..Default::default()
             };
             Ok::<_, ApiError>(db(ctx)?.memberships().change(id, change).await?)

@@ -127,6 +127,11 @@ impl Programme {
         Ok(list_allocations(ctx, filter, first, after).await?)
     }
 
+    /// Raised by every change; give it as `expectedVersion` to update safely.
+    async fn version(&self) -> i64 {
+        self.0.version
+    }
+
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -231,6 +236,8 @@ pub struct CreateProgrammeInput {
 #[derive(InputObject)]
 pub struct UpdateProgrammeInput {
     pub id: ID,
+    /// The `version` the change was made against; a stale one is refused with CONFLICT.
+    pub expected_version: Option<i64>,
     pub code: Option<String>,
     pub title: Option<String>,
     pub managing_authority_id: Option<ID>,
@@ -378,7 +385,12 @@ impl ProgrammeMutation {
                 ),
                 &envelope,
             )?;
-            Ok::<_, ApiError>(db(ctx)?.programmes().update(id, details).await?)
+            Ok::<_, ApiError>(
+                db(ctx)?
+                    .programmes()
+                    .update(id, details, input.expected_version)
+                    .await?,
+            )
         }
         .await
         .map_err(|e| e.within("input"))?;

@@ -29,6 +29,10 @@ impl MigratorTrait for Migrator {
                 name: "m20261125_000004_audit",
                 sql: include_str!("m20261125_000004_audit.sql"),
             }),
+            Box::new(SqlMigration {
+                name: "m20261125_000005_versions",
+                sql: include_str!("m20261125_000005_versions.sql"),
+            }),
         ]
     }
 }

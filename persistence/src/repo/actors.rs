@@ -76,12 +76,18 @@ impl Actors<'_> {
         profile: ActorProfile,
         parent_id: Option<ActorId>,
         reset_verified: bool,
+        expected_version: Option<i64>,
     ) -> Result<Actor, RepoError> {
         let tx = self.db.begin_write().await?;
-        let current = actor::Entity::find_by_id(id.as_uuid())
+        let mut query = actor::Entity::find_by_id(id.as_uuid());
+        if tx.backend == Backend::Postgres {
+            query = query.lock_exclusive();
+        }
+        let current = query
             .one(&tx.txn)
             .await?
             .ok_or_else(|| RepoError::not_found("actor", id))?;
+        RepoError::check_version(expected_version, current.version)?;
         if current.kind != profile.parts().kind.code() {
             return Err(ValidationError::new(
                 "kind",
@@ -114,6 +120,7 @@ impl Actors<'_> {
         let mut model = active_model(&profile, parent_id);
         model.id = sea_orm::Unchanged(id.as_uuid());
         model.updated_at = Set(super::now());
+        model.version = Set(current.version + 1);
         if reset_verified {
             model.verified = Set(false);
         }
@@ -134,6 +141,7 @@ impl Actors<'_> {
         let row = actor::ActiveModel {
             id: sea_orm::Unchanged(id.as_uuid()),
             verified: Set(verified),
+            version: Set(current.version + 1),
             updated_at: Set(super::now()),
             ..Default::default()
         }
@@ -278,6 +286,7 @@ fn active_model(profile: &ActorProfile, parent_id: Option<ActorId>) -> actor::Ac
         verified: sea_orm::NotSet,
         created_at: sea_orm::NotSet,
         updated_at: sea_orm::NotSet,
+        version: sea_orm::NotSet,
     }
 }
 

@@ -54,6 +54,8 @@ pub struct AllocationChange {
     pub reference: Option<Option<String>>,
     /// Why the budget changed, kept with the revision.
     pub reason: Option<String>,
+    /// The version the change was made against; a stale one is refused.
+    pub expected_version: Option<i64>,
 }
 
 /// Which allocations to list, count, sum or export. Empty lists mean "any".
@@ -217,6 +219,7 @@ impl Allocations<'_> {
             reference: Set(parts.reference.clone()),
             created_at: Set(now),
             updated_at: Set(now),
+            version: Set(1),
         }
         .insert(&tx.txn)
         .await?;
@@ -237,6 +240,7 @@ impl Allocations<'_> {
     ) -> Result<Allocation, RepoError> {
         let tx = self.db.begin_write().await?;
         let (before, current) = load_locked(&tx, id).await?;
+        RepoError::check_version(change.expected_version, before.version)?;
         if !current.status.budget_is_open() {
             return Err(RepoError::conflict(
                 "id",
@@ -311,6 +315,7 @@ impl Allocations<'_> {
             eu_contribution_cents: Set(parts.eu_contribution.cents()),
             national_contribution_cents: Set(parts.national_contribution.cents()),
             reference: Set(parts.reference.clone()),
+            version: Set(before.version + 1),
             updated_at: Set(super::now()),
             ..Default::default()
         }
@@ -335,9 +340,11 @@ impl Allocations<'_> {
         id: AllocationId,
         next: AllocationStatus,
         decision_date: Option<NaiveDate>,
+        expected_version: Option<i64>,
     ) -> Result<Allocation, RepoError> {
         let tx = self.db.begin_write().await?;
         let (before, current) = load_locked(&tx, id).await?;
+        RepoError::check_version(expected_version, before.version)?;
         let next = current.status.transition(next)?;
         let rule = rule_by_id(&tx.txn, current.ceiling_rule_id.as_uuid()).await?;
         // A decision date records the award (or rejection): closing or cancelling later keeps it.
@@ -387,6 +394,7 @@ impl Allocations<'_> {
             status: Set(next.code().to_owned()),
             decision_date: Set(decision_date),
             decision_year: Set(decision_date.map(|d| d.year())),
+            version: Set(before.version + 1),
             updated_at: Set(super::now()),
             ..Default::default()
         }

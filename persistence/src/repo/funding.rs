@@ -233,6 +233,7 @@ impl Funding<'_> {
             verified: Set(text.verified),
             note: Set(text.note),
             created_at: Set(super::now()),
+            version: Set(1),
         }
         .insert(&tx.txn)
         .await?;
@@ -253,12 +254,14 @@ impl Funding<'_> {
         &self,
         id: CeilingRuleId,
         text: RuleText,
+        expected_version: Option<i64>,
     ) -> Result<CeilingRule, RepoError> {
         let tx = self.db.begin_write().await?;
         let before = ceiling_rule::Entity::find_by_id(id.as_uuid())
             .one(&tx.txn)
             .await?
             .ok_or_else(|| RepoError::not_found("ceiling rule", id))?;
+        RepoError::check_version(expected_version, before.version)?;
         let row = ceiling_rule::ActiveModel {
             id: sea_orm::Unchanged(id.as_uuid()),
             description: Set(text.description),
@@ -266,6 +269,7 @@ impl Funding<'_> {
             legal_reference: Set(text.legal_reference),
             verified: Set(text.verified),
             note: Set(text.note),
+            version: Set(before.version + 1),
             ..Default::default()
         }
         .update(&tx.txn)

@@ -26,6 +26,8 @@ pub struct MembershipChange {
     pub joined_on: Option<NaiveDate>,
     /// `Some(None)` clears the date the member left (it rejoins).
     pub left_on: Option<Option<NaiveDate>>,
+    /// The version the change was made against; a stale one is refused.
+    pub expected_version: Option<i64>,
 }
 
 pub struct Memberships<'a> {
@@ -76,6 +78,7 @@ impl Memberships<'_> {
             left_on: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
+            version: Set(1),
         }
         .insert(&tx.txn)
         .await?;
@@ -103,6 +106,7 @@ impl Memberships<'_> {
             .one(&tx.txn)
             .await?
             .ok_or_else(|| RepoError::not_found("membership", id))?;
+        RepoError::check_version(change.expected_version, before.version)?;
         let current = super::rows::membership(before.clone())?;
         let roles = change.roles.unwrap_or_else(|| current.roles.clone());
         let joined_on = change.joined_on.unwrap_or(current.joined_on);
@@ -133,6 +137,7 @@ impl Memberships<'_> {
             roles: Set(roles.to_stored()),
             joined_on: Set(joined_on),
             left_on: Set(left_on),
+            version: Set(before.version + 1),
             updated_at: Set(super::now()),
             ..Default::default()
         }

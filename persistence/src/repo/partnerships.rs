@@ -148,6 +148,7 @@ impl Partnerships<'_> {
             status: Set(PartnershipStatus::Draft.code().to_owned()),
             created_at: Set(now),
             updated_at: Set(now),
+            version: Set(1),
         }
         .insert(&tx.txn)
         .await?;
@@ -162,6 +163,7 @@ impl Partnerships<'_> {
             left_on: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
+            version: Set(1),
         }
         .insert(&tx.txn)
         .await?;
@@ -187,9 +189,11 @@ impl Partnerships<'_> {
         &self,
         id: PartnershipId,
         details: PartnershipDetails,
+        expected_version: Option<i64>,
     ) -> Result<Partnership, RepoError> {
         let tx = self.db.begin_write().await?;
         let current = lock(&tx.txn, tx.backend, id).await?;
+        RepoError::check_version(expected_version, current.version)?;
         let status = current.status.clone();
         if PartnershipStatus::from_code(&status).is_some_and(PartnershipStatus::is_closed) {
             return Err(RepoError::conflict(
@@ -214,6 +218,7 @@ impl Partnerships<'_> {
             themes_key: Set(themes_key(&parts.themes)),
             start_date: Set(parts.start_date),
             end_date: Set(parts.end_date),
+            version: Set(current.version + 1),
             updated_at: Set(super::now()),
             ..Default::default()
         }
@@ -232,9 +237,11 @@ impl Partnerships<'_> {
         &self,
         id: PartnershipId,
         next: PartnershipStatus,
+        expected_version: Option<i64>,
     ) -> Result<Partnership, RepoError> {
         let tx = self.db.begin_write().await?;
         let current = lock(&tx.txn, tx.backend, id).await?;
+        RepoError::check_version(expected_version, current.version)?;
         let status = PartnershipStatus::from_code(&current.status)
             .ok_or_else(|| RepoError::Corrupt(format!("partnership {id}: status")))?;
         let kind = PartnershipKind::from_code(&current.kind)
@@ -245,6 +252,7 @@ impl Partnerships<'_> {
         let row = partnership::ActiveModel {
             id: sea_orm::Unchanged(id.as_uuid()),
             status: Set(next.code().to_owned()),
+            version: Set(current.version + 1),
             updated_at: Set(super::now()),
             ..Default::default()
         }

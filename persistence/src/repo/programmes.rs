@@ -58,12 +58,18 @@ impl Programmes<'_> {
         &self,
         id: ProgrammeId,
         details: ProgrammeDetails,
+        expected_version: Option<i64>,
     ) -> Result<Programme, RepoError> {
         let tx = self.db.begin_write().await?;
-        let current = programme::Entity::find_by_id(id.as_uuid())
+        let mut query = programme::Entity::find_by_id(id.as_uuid());
+        if tx.backend == crate::Backend::Postgres {
+            query = query.lock_exclusive();
+        }
+        let current = query
             .one(&tx.txn)
             .await?
             .ok_or_else(|| RepoError::not_found("programme", id))?;
+        RepoError::check_version(expected_version, current.version)?;
         if current.stream_id != details.parts().stream_id.as_uuid() {
             return Err(
                 ValidationError::new("streamId", "a programme's stream cannot change").into(),
@@ -87,6 +93,7 @@ impl Programmes<'_> {
         check_references(&tx.txn, &details).await?;
         let mut model = active_model(&details);
         model.id = sea_orm::Unchanged(id.as_uuid());
+        model.version = Set(current.version + 1);
         model.updated_at = Set(super::now());
         let row = model.update(&tx.txn).await?;
         tx.record("Programme", row.id, Some(&current), Some(&row));
@@ -211,6 +218,7 @@ fn active_model(details: &ProgrammeDetails) -> programme::ActiveModel {
         envelope_cents: Set(p.envelope.cents()),
         created_at: sea_orm::NotSet,
         updated_at: sea_orm::NotSet,
+        version: sea_orm::NotSet,
     }
 }
 

@@ -70,6 +70,7 @@ pub(crate) fn actor(row: crate::entities::actor::Model) -> Result<Actor, RepoErr
         profile: ActorProfile::new(parts).map_err(bad)?,
         parent_id: row.parent_id.map(ActorId::from_uuid),
         verified: row.verified,
+        version: row.version,
         created_at: row.created_at,
         updated_at: row.updated_at,
     })
@@ -109,6 +110,7 @@ pub(crate) fn partnership(
         id: PartnershipId::from_uuid(row.id),
         details,
         status: PartnershipStatus::from_code(&row.status).ok_or_else(|| bad("status"))?,
+        version: row.version,
         created_at: row.created_at,
         updated_at: row.updated_at,
     })
@@ -123,6 +125,7 @@ pub(crate) fn membership(row: membership::Model) -> Result<Membership, RepoError
             .ok_or_else(|| corrupt("membership", row.id, "roles"))?,
         joined_on: row.joined_on,
         left_on: row.left_on,
+        version: row.version,
         created_at: row.created_at,
         updated_at: row.updated_at,
     })
@@ -150,6 +153,7 @@ pub(crate) fn rule(row: ceiling_rule::Model) -> Result<CeilingRule, RepoError> {
         legal_reference: row.legal_reference.clone(),
         verified: row.verified,
         note: row.note.clone(),
+        version: row.version,
     })
 }
 
@@ -169,6 +173,7 @@ pub(crate) fn allocation(row: allocation::Model) -> Result<Allocation, RepoError
         decision_date: row.decision_date,
         reference: row.reference,
         programme_id: row.programme_id.map(ProgrammeId::from_uuid),
+        version: row.version,
         created_at: row.created_at,
         updated_at: row.updated_at,
     })
@@ -200,6 +205,7 @@ pub(crate) fn programme(row: programme::Model) -> Result<Programme, RepoError> {
     Ok(Programme {
         id: ProgrammeId::from_uuid(row.id),
         details,
+        version: row.version,
         created_at: row.created_at,
         updated_at: row.updated_at,
     })
