@@ -76,6 +76,39 @@ async fn mutations_are_audited_with_who_what_and_when(app: &TestApp) {
         "the refused mutation left no event"
     );
 
+    // The record's own history: its versions over time.
+    app.ok(
+        "mutation($input: UpdateActorInput!) { updateActor(input: $input) { actor { version } } }",
+        json!({ "input": { "id": calp, "population": 22000 } }),
+    )
+    .await;
+    let data = app
+        .ok(
+            "query($id: ID!) { actor(id: $id) { history { edges { node { operation before after } } } } }",
+            json!({ "id": calp }),
+        )
+        .await;
+    let history = data["actor"]["history"]["edges"]
+        .as_array()
+        .expect("history");
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0]["node"]["operation"], "createActor");
+    assert_eq!(history[1]["node"]["operation"], "updateActor");
+    assert_eq!(
+        history[1]["node"]["before"]["population"],
+        serde_json::Value::Null
+    );
+    assert_eq!(history[1]["node"]["after"]["population"], 22000);
+    assert_eq!(history[1]["node"]["after"]["version"], 2);
+    let refused = app
+        .graphql_as(
+            &region_token,
+            "query($id: ID!) { actor(id: $id) { history { edges { node { operation } } } } }",
+            json!({ "id": calp }),
+        )
+        .await;
+    assert_eq!(error_code(&refused), "FORBIDDEN");
+
     let report = app
         .ok(
             "{ verifyAuditChain { valid eventsChecked firstBrokenSequence } }",
@@ -84,7 +117,7 @@ async fn mutations_are_audited_with_who_what_and_when(app: &TestApp) {
         .await;
     assert_eq!(
         report["verifyAuditChain"],
-        json!({ "valid": true, "eventsChecked": 2, "firstBrokenSequence": null })
+        json!({ "valid": true, "eventsChecked": 3, "firstBrokenSequence": null })
     );
     let refused = app
         .graphql_as(&region_token, "{ verifyAuditChain { valid } }", json!({}))

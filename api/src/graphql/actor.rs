@@ -29,6 +29,17 @@ impl Actor {
         ids::encode(NodeType::Actor, self.0.id.as_uuid())
     }
 
+    /// The record's versions over time, from the audit trail, oldest first (funders and
+    /// administrators).
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<super::history::AuditEventConnection> {
+        Ok(super::history::history_of(ctx, self.0.id.as_uuid(), first, after).await?)
+    }
+
     async fn kind(&self) -> ActorKind {
         self.0.profile.parts().kind.into()
     }

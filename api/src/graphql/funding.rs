@@ -31,6 +31,17 @@ impl FundingStream {
         ids::encode(NodeType::FundingStream, self.0.id.as_uuid())
     }
 
+    /// The record's versions over time, from the audit trail, oldest first (funders and
+    /// administrators).
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<super::history::AuditEventConnection> {
+        Ok(super::history::history_of(ctx, self.0.id.as_uuid(), first, after).await?)
+    }
+
     /// `AMIF`, `ESF_PLUS` or `ERDF`.
     async fn code(&self) -> &str {
         &self.0.code
@@ -102,6 +113,17 @@ impl CeilingRule {
         ids::encode(NodeType::CeilingRule, self.0.id.as_uuid())
     }
 
+    /// The record's versions over time, from the audit trail, oldest first (funders and
+    /// administrators).
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<super::history::AuditEventConnection> {
+        Ok(super::history::history_of(ctx, self.0.id.as_uuid(), first, after).await?)
+    }
+
     /// The case name an allocation claims (`STANDARD`, `LESS_DEVELOPED_REGION`...).
     async fn case(&self) -> &str {
         self.0.case.as_str()
@@ -149,6 +171,17 @@ pub struct Allocation(pub model::Allocation);
 impl Allocation {
     pub async fn id(&self) -> ID {
         ids::encode(NodeType::Allocation, self.0.id.as_uuid())
+    }
+
+    /// The record's versions over time, from the audit trail, oldest first (funders and
+    /// administrators).
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<super::history::AuditEventConnection> {
+        Ok(super::history::history_of(ctx, self.0.id.as_uuid(), first, after).await?)
     }
 
     async fn partnership(&self, ctx: &Context<'_>) -> async_graphql::Result<Partnership> {
@@ -308,6 +341,17 @@ pub struct PaymentEntry(pub model::Payment);
 impl PaymentEntry {
     pub async fn id(&self) -> ID {
         ids::encode(NodeType::Payment, self.0.id.as_uuid())
+    }
+
+    /// The record's versions over time, from the audit trail, oldest first (funders and
+    /// administrators).
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<super::history::AuditEventConnection> {
+        Ok(super::history::history_of(ctx, self.0.id.as_uuid(), first, after).await?)
     }
 
     async fn allocation(&self, ctx: &Context<'_>) -> async_graphql::Result<Allocation> {

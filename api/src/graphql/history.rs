@@ -145,6 +145,44 @@ pub struct AuditChainReport {
     pub reason: Option<String>,
 }
 
+/// The events of one record, oldest first: its versions over time.
+pub(crate) async fn history_of(
+    ctx: &Context<'_>,
+    entity: uuid::Uuid,
+    first: Option<i32>,
+    after: Option<String>,
+) -> ApiResult<AuditEventConnection> {
+    can_audit(principal(ctx)?)?;
+    let filter = AuditFilter {
+        entity_id: Some(entity),
+        ..Default::default()
+    };
+    events(ctx, &filter, first, after).await
+}
+
+async fn events(
+    ctx: &Context<'_>,
+    filter: &AuditFilter,
+    first: Option<i32>,
+    after: Option<String>,
+) -> ApiResult<AuditEventConnection> {
+    let page: PageRequest = page_request(first, after, SortDirection::Asc)?;
+    let result = db(ctx)?.audit_events(filter, &page).await?;
+    let edges: Vec<AuditEventEdge> = result
+        .items
+        .into_iter()
+        .map(|(cursor, event)| AuditEventEdge {
+            cursor: super::connection::encode_cursor(&cursor),
+            node: AuditEvent(event),
+        })
+        .collect();
+    Ok(AuditEventConnection {
+        end_cursor: edges.last().map(|e| e.cursor.clone()),
+        edges,
+        has_next_page: result.has_next_page,
+    })
+}
+
 #[derive(Default)]
 pub struct HistoryQuery;
 
@@ -182,24 +220,7 @@ impl HistoryQuery {
     ) -> async_graphql::Result<AuditEventConnection> {
         can_audit(principal(ctx)?).map_err(ApiError::from)?;
         let filter = parse_filter(filter.unwrap_or_default()).map_err(|e| e.within("filter"))?;
-        let page: PageRequest = page_request(first, after, SortDirection::Asc)?;
-        let result = db(ctx)?
-            .audit_events(&filter, &page)
-            .await
-            .map_err(ApiError::from)?;
-        let edges: Vec<AuditEventEdge> = result
-            .items
-            .into_iter()
-            .map(|(cursor, event)| AuditEventEdge {
-                cursor: super::connection::encode_cursor(&cursor),
-                node: AuditEvent(event),
-            })
-            .collect();
-        Ok(AuditEventConnection {
-            end_cursor: edges.last().map(|e| e.cursor.clone()),
-            edges,
-            has_next_page: result.has_next_page,
-        })
+        Ok(events(ctx, &filter, first, after).await?)
     }
 
     /// Walks the whole hash chain of the audit trail and names the first event that does not

@@ -38,6 +38,17 @@ impl Partnership {
         ids::encode(NodeType::Partnership, self.0.id.as_uuid())
     }
 
+    /// The record's versions over time, from the audit trail, oldest first (funders and
+    /// administrators).
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<super::history::AuditEventConnection> {
+        Ok(super::history::history_of(ctx, self.0.id.as_uuid(), first, after).await?)
+    }
+
     async fn title(&self) -> &str {
         &self.0.details.parts().title
     }
@@ -154,6 +165,17 @@ pub struct Membership(pub members::Membership);
 impl Membership {
     pub async fn id(&self) -> ID {
         ids::encode(NodeType::Membership, self.0.id.as_uuid())
+    }
+
+    /// The record's versions over time, from the audit trail, oldest first (funders and
+    /// administrators).
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<super::history::AuditEventConnection> {
+        Ok(super::history::history_of(ctx, self.0.id.as_uuid(), first, after).await?)
     }
 
     async fn partnership(&self, ctx: &Context<'_>) -> async_graphql::Result<Partnership> {

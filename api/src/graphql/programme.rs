@@ -42,6 +42,17 @@ impl Programme {
         ids::encode(NodeType::Programme, self.0.id.as_uuid())
     }
 
+    /// The record's versions over time, from the audit trail, oldest first (funders and
+    /// administrators).
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<super::history::AuditEventConnection> {
+        Ok(super::history::history_of(ctx, self.0.id.as_uuid(), first, after).await?)
+    }
+
     /// The CCI code (`2021ES65AMPR001`) or another unique code.
     async fn code(&self) -> &str {
         &self.0.details.parts().code
