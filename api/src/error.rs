@@ -18,6 +18,8 @@ pub enum ApiError {
     Conflict { field: String, message: String },
     /// The update named a version the record has moved on from.
     StaleVersion { current_version: i64 },
+    /// A concurrent create under the same idempotency key won; replay its result.
+    IdempotencyRace,
     /// The principal lacks the right; the message names it.
     Forbidden { message: String },
     /// The database cannot be reached right now.
@@ -110,6 +112,7 @@ impl From<RepoError> for ApiError {
             RepoError::Invalid(v) => v.into(),
             RepoError::Conflict { field, message } => Self::Conflict { field, message },
             RepoError::Stale { current_version } => Self::StaleVersion { current_version },
+            RepoError::IdempotencyRace => Self::IdempotencyRace,
             e if e.is_unavailable() => {
                 tracing::warn!(error = %e, "database unavailable");
                 Self::Unavailable
@@ -128,6 +131,12 @@ impl From<ApiError> for async_graphql::Error {
             }
             ApiError::NotFound { message } => (codes::NOT_FOUND, message, None),
             ApiError::Forbidden { message } => (codes::FORBIDDEN, message, None),
+            // Replayed by `graphql::create_once`; reaching a client means a second race.
+            ApiError::IdempotencyRace => (
+                codes::CONFLICT,
+                "idempotencyKey: a concurrent request with this key is still being processed; retry".to_owned(),
+                Some("input.idempotencyKey".to_owned()),
+            ),
             ApiError::StaleVersion { current_version } => {
                 return async_graphql::Error::new(format!(
                     "expectedVersion: the record is at version {current_version}; reload it and apply the change again"

@@ -44,6 +44,73 @@ impl AuditContext {
     }
 }
 
+/// A create made under a client's idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    pub subject: String,
+    pub key: String,
+    pub operation: String,
+    /// SHA-256 (hex) of the request's input.
+    pub input_hash: String,
+}
+
+/// What an idempotency key already stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotentResult {
+    pub operation: String,
+    pub input_hash: String,
+    pub entity_type: String,
+    pub entity_id: uuid::Uuid,
+}
+
+/// SHA-256 (hex) of a request's canonical input.
+pub fn input_hash(canonical_input: &str) -> String {
+    hex(&Sha256::digest(canonical_input.as_bytes()))
+}
+
+/// Writes the key of a create, in its transaction. A concurrent create under the same key
+/// fails here on the primary key, so its transaction (and its record) is rolled back.
+pub(crate) async fn remember_key(
+    tx: &WriteTx,
+    key: &IdempotencyKey,
+    changes: &[PendingChange],
+) -> Result<(), RepoError> {
+    let Some(first) = changes.first() else {
+        return Ok(());
+    };
+    let insert = Query::insert()
+        .into_table(sea_orm::sea_query::Alias::new("idempotency_key"))
+        .columns(
+            [
+                "subject",
+                "key",
+                "operation",
+                "input_hash",
+                "entity_type",
+                "entity_id",
+                "created_at",
+            ]
+            .map(sea_orm::sea_query::Alias::new),
+        )
+        .values_panic([
+            key.subject.clone().into(),
+            key.key.clone().into(),
+            key.operation.clone().into(),
+            key.input_hash.clone().into(),
+            first.entity_type.to_owned().into(),
+            first.entity_id.to_string().into(),
+            Utc::now()
+                .to_rfc3339_opts(SecondsFormat::Micros, true)
+                .into(),
+        ])
+        .to_owned();
+    match tx.txn.execute(&insert).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.sql_err().is_some() => Err(RepoError::IdempotencyRace),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// One stored event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEvent {
@@ -243,6 +310,37 @@ fn read_event(row: &sea_orm::QueryResult) -> Result<AuditEvent, RepoError> {
 const COLUMNS: &str = "seq, occurred_at, subject, role, actor_id, request_id, operation, entity_type, entity_id, before_json, after_json, prev_hash, hash";
 
 impl Database {
+    /// What `key` of `subject` already stands for, if it was used.
+    #[instrument(name = "repo.audit.idempotency_lookup", skip_all)]
+    pub async fn idempotency_lookup(
+        &self,
+        subject: &str,
+        key: &str,
+    ) -> Result<Option<IdempotentResult>, RepoError> {
+        use sea_orm::sea_query::ExprTrait;
+        let col = |c: &str| Expr::col(sea_orm::sea_query::Alias::new(c));
+        let query = Query::select()
+            .exprs(
+                ["operation", "input_hash", "entity_type", "entity_id"]
+                    .map(|c| Expr::cust(c.to_owned())),
+            )
+            .from(sea_orm::sea_query::Alias::new("idempotency_key"))
+            .and_where(col("subject").eq(subject.to_owned()))
+            .and_where(col("key").eq(key.to_owned()))
+            .to_owned();
+        let Some(row) = self.connection().query_one(&query).await? else {
+            return Ok(None);
+        };
+        let entity_id: String = row.try_get("", "entity_id")?;
+        Ok(Some(IdempotentResult {
+            operation: row.try_get("", "operation")?,
+            input_hash: row.try_get("", "input_hash")?,
+            entity_type: row.try_get("", "entity_type")?,
+            entity_id: uuid::Uuid::try_parse(&entity_id)
+                .map_err(|_| RepoError::Corrupt("idempotency key with a bad entity id".into()))?,
+        }))
+    }
+
     /// Walks the whole chain in order, 1,000 events at a time, and names the first event
     /// whose stored hash, link or sequence does not match.
     #[instrument(name = "repo.audit.verify_chain", skip_all)]

@@ -12,7 +12,7 @@ use sea_orm::{ConnectOptions, DatabaseConnection, DatabaseTransaction, DbErr, Tr
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use crate::audit::{AuditContext, PendingChange, snapshot};
+use crate::audit::{AuditContext, IdempotencyKey, PendingChange, snapshot};
 use crate::migrations::Migrator;
 
 /// Which database a [`Database`] talks to.
@@ -31,6 +31,8 @@ pub struct Database {
     writer: Option<Arc<Mutex<()>>>,
     /// Who the writes made through this handle are recorded for.
     audit: Arc<AuditContext>,
+    /// The client's idempotency key for the create made through this handle.
+    idempotency: Option<Arc<IdempotencyKey>>,
 }
 
 impl std::fmt::Debug for Database {
@@ -78,6 +80,7 @@ impl Database {
             backend,
             writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
             audit: Arc::new(AuditContext::system("direct")),
+            idempotency: None,
         })
     }
 
@@ -98,6 +101,15 @@ impl Database {
     pub fn with_audit(&self, context: AuditContext) -> Self {
         Self {
             audit: Arc::new(context),
+            ..self.clone()
+        }
+    }
+
+    /// The same pool, remembering `key` with the create made through it.
+    #[must_use]
+    pub fn with_idempotency(&self, key: IdempotencyKey) -> Self {
+        Self {
+            idempotency: Some(Arc::new(key)),
             ..self.clone()
         }
     }
@@ -136,6 +148,7 @@ impl Database {
             _guard: guard,
             backend: self.backend,
             audit: self.audit.clone(),
+            idempotency: self.idempotency.clone(),
             pending: std::sync::Mutex::new(Vec::new()),
         })
     }
@@ -147,6 +160,7 @@ pub(crate) struct WriteTx {
     _guard: Option<OwnedMutexGuard<()>>,
     pub(crate) backend: Backend,
     audit: Arc<AuditContext>,
+    idempotency: Option<Arc<IdempotencyKey>>,
     pending: std::sync::Mutex<Vec<PendingChange>>,
 }
 
@@ -178,6 +192,9 @@ impl WriteTx {
             Ok(mut pending) => std::mem::take(&mut *pending),
             Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
         };
+        if let Some(key) = &self.idempotency {
+            crate::audit::remember_key(&self, key, &pending).await?;
+        }
         crate::audit::append(&self, &self.audit, &pending).await?;
         self.txn.commit().await?;
         Ok(())

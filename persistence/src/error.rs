@@ -18,6 +18,10 @@ pub enum RepoError {
     /// The input clashes with what is stored (a duplicate, a second LEAD).
     #[error("{field}: {message}")]
     Conflict { field: String, message: String },
+    /// A concurrent create under the same idempotency key committed first; this one was
+    /// rolled back. The caller replays the first result.
+    #[error("a concurrent request with the same idempotency key was first")]
+    IdempotencyRace,
     /// The update named a version the record has moved on from.
     #[error("the record is at version {current_version}")]
     Stale { current_version: i64 },

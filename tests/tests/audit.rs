@@ -9,6 +9,7 @@ on_both_databases!(
     mutations_are_audited_with_who_what_and_when,
     fifty_updates_with_one_expected_version_let_exactly_one_through,
     a_mixed_load_leaves_one_event_per_acknowledged_mutation,
+    a_retried_create_with_its_idempotency_key_creates_once,
 );
 
 async fn mutations_are_audited_with_who_what_and_when(app: &TestApp) {
@@ -248,4 +249,71 @@ async fn a_mixed_load_leaves_one_event_per_acknowledged_mutation(app: &TestApp) 
         .ok("{ verifyAuditChain { valid eventsChecked } }", json!({}))
         .await;
     assert_eq!(report["verifyAuditChain"]["valid"], true);
+}
+
+async fn a_retried_create_with_its_idempotency_key_creates_once(app: &TestApp) {
+    let create =
+        "mutation($input: CreateActorInput!) { createActor(input: $input) { actor { id name } } }";
+    let input = json!({ "input": { "kind": "NGO", "name": "Caritas", "country": "ES", "idempotencyKey": "create-caritas-1" } });
+    let first = app.ok(create, input.clone()).await;
+    let actors = app.count_rows("actor").await;
+    let events = app.count_rows("audit_event").await;
+    let again = app.ok(create, input.clone()).await;
+    assert_eq!(again, first, "the retry returns the first result");
+    assert_eq!(app.count_rows("actor").await, actors, "and creates nothing");
+    assert_eq!(app.count_rows("audit_event").await, events);
+    let other = app
+        .graphql(create, json!({ "input": { "kind": "NGO", "name": "Caritas Valencia", "country": "ES", "idempotencyKey": "create-caritas-1" } }))
+        .await;
+    assert_eq!(error_code(&other), "CONFLICT");
+    assert_eq!(
+        other["errors"][0]["extensions"]["field"],
+        "input.idempotencyKey"
+    );
+    // Another principal's keys are its own.
+    let ngo = first["createActor"]["actor"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let ngo_token = token("ngo", Some(&ngo));
+    let partnership = "mutation($input: CreatePartnershipInput!) { createPartnership(input: $input) { partnership { id } } }";
+    let p_input = json!({ "input": { "title": "Housing", "kind": "PROJECT_CONSORTIUM", "startDate": "2024-01-01", "idempotencyKey": "create-caritas-1" } });
+    let created = app.ok_as(&ngo_token, partnership, p_input.clone()).await;
+    // Ten concurrent retries of one create: one partnership, every answer the same.
+    let retry_input = json!({ "input": { "title": "Language cafés", "kind": "PROJECT_CONSORTIUM", "startDate": "2024-01-01", "idempotencyKey": "cafes" } });
+    let retries = (0..10).map(|_| {
+        let client = app.client.clone();
+        let url = app.url("/graphql");
+        let token = ngo_token.clone();
+        let body = json!({ "query": partnership, "variables": retry_input });
+        tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .expect("post")
+                .json::<serde_json::Value>()
+                .await
+                .expect("json")
+        })
+    });
+    let mut ids = std::collections::BTreeSet::new();
+    for r in retries.collect::<Vec<_>>() {
+        let response = r.await.expect("task");
+        assert!(response.get("errors").is_none(), "{response}");
+        ids.insert(
+            response["data"]["createPartnership"]["partnership"]["id"]
+                .as_str()
+                .expect("id")
+                .to_owned(),
+        );
+    }
+    assert_eq!(ids.len(), 1, "one partnership for ten retries");
+    assert_eq!(app.count_rows("partnership").await, 2);
+    assert_ne!(
+        created["createPartnership"]["partnership"]["id"].as_str(),
+        ids.iter().next().map(String::as_str)
+    );
 }

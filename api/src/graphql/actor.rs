@@ -345,6 +345,9 @@ impl ActorQuery {
 /// A new actor.
 #[derive(InputObject)]
 pub struct CreateActorInput {
+    /// Makes a retry safe: the same key with the same input returns the first result and
+    /// creates nothing; the same key with another input is refused.
+    pub idempotency_key: Option<String>,
     pub kind: ActorKind,
     pub name: String,
     /// ISO 3166-1 alpha-2 (GR is stored as EL, as NUTS writes Greece).
@@ -511,6 +514,7 @@ impl ActorMutation {
         ctx: &Context<'_>,
         input: CreateActorInput,
     ) -> async_graphql::Result<ActorPayload> {
+        let key = input.idempotency_key.clone();
         let created = async {
             let parent_id = input
                 .parent_id
@@ -534,7 +538,13 @@ impl ActorMutation {
             };
             let (profile, parent) = raw.parse()?;
             can_create_actor(principal(ctx)?, profile.parts().kind, parent)?;
-            Ok::<_, ApiError>(db(ctx)?.actors().create(profile, parent).await?)
+            super::create_once(
+                ctx,
+                key.as_deref(),
+                |db| async move { Ok(db.actors().create(profile, parent).await?) },
+                |db, id| async move { Ok(db.actors().get(ActorId::from_uuid(id)).await?) },
+            )
+            .await
         }
         .await
         .map_err(|e| e.within("input"))?;

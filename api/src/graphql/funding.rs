@@ -576,6 +576,9 @@ impl FundingQuery {
 /// A request for money from a stream, under one of the stream's ceiling cases.
 #[derive(InputObject)]
 pub struct CreateAllocationInput {
+    /// Makes a retry safe: the same key with the same input returns the first result and
+    /// creates nothing; the same key with another input is refused.
+    pub idempotency_key: Option<String>,
     pub partnership_id: ID,
     /// The programme the allocation draws on; its stream is the allocation's stream.
     pub programme_id: ID,
@@ -612,6 +615,9 @@ pub struct UpdateAllocationInput {
 /// A payment, or a recovery, on an allocation's ledger.
 #[derive(InputObject)]
 pub struct RecordPaymentInput {
+    /// Makes a retry safe: the same key with the same input returns the first result and
+    /// creates nothing; the same key with another input is refused.
+    pub idempotency_key: Option<String>,
     pub allocation_id: ID,
     pub kind: PaymentKind,
     /// Euros, positive; a RECOVERY is subtracted.
@@ -679,6 +685,9 @@ pub struct FundingStreamPayload {
 /// A new ceiling case of a stream.
 #[derive(InputObject)]
 pub struct CreateCeilingRuleInput {
+    /// Makes a retry safe: the same key with the same input returns the first result and
+    /// creates nothing; the same key with another input is refused.
+    pub idempotency_key: Option<String>,
     pub stream_id: ID,
     /// Upper-case letters, digits and `_` (`OUTERMOST_REGION`).
     pub case: String,
@@ -771,7 +780,13 @@ impl FundingMutation {
                     "refers to no partnership",
                 ));
             }
-            Ok::<_, ApiError>(db(ctx)?.allocations().create(new).await?)
+            super::create_once(
+                ctx,
+                input.idempotency_key.as_deref(),
+                |db| async move { Ok(db.allocations().create(new).await?) },
+                |db, id| async move { Ok(db.allocations().get(AllocationId::from_uuid(id)).await?) },
+            )
+            .await
         }
         .await
         .map_err(|e| e.within("input"))?;
@@ -869,16 +884,29 @@ impl FundingMutation {
             )?);
             allowed_on_allocation(ctx, id).await?;
             let amount = euros("amount", &input.amount)?;
-            let payment = db(ctx)?
-                .allocations()
-                .record_payment(
-                    id,
-                    input.kind.into(),
-                    amount,
-                    input.paid_on,
-                    reference(input.reference)?,
-                )
-                .await?;
+            let (kind, paid_on, reference) = (
+                input.kind.into(),
+                input.paid_on,
+                reference(input.reference)?,
+            );
+            let payment = super::create_once(
+                ctx,
+                input.idempotency_key.as_deref(),
+                |db| async move {
+                    Ok(db
+                        .allocations()
+                        .record_payment(id, kind, amount, paid_on, reference)
+                        .await?)
+                },
+                |db, payment_id| async move {
+                    db.allocations()
+                        .payments_by_ids(&[domain::ids::PaymentId::from_uuid(payment_id)])
+                        .await?
+                        .pop()
+                        .ok_or_else(|| ApiError::internal("idempotent payment is missing"))
+                },
+            )
+            .await?;
             let allocation = db(ctx)?.allocations().get(id).await?;
             Ok::<_, ApiError>((payment, allocation))
         }
@@ -937,7 +965,19 @@ impl FundingMutation {
                     .transpose()?,
             };
             let case = CeilingCase::parse(&input.case).map_err(|e| e.for_field("case"))?;
-            Ok::<_, ApiError>(db(ctx)?.funding().create_rule(stream, case, text).await?)
+            super::create_once(
+                ctx,
+                input.idempotency_key.as_deref(),
+                |db| async move { Ok(db.funding().create_rule(stream, case, text).await?) },
+                |db, id| async move {
+                    db.funding()
+                        .rules_by_ids(&[CeilingRuleId::from_uuid(id)])
+                        .await?
+                        .pop()
+                        .ok_or_else(|| ApiError::internal("idempotent rule is missing"))
+                },
+            )
+            .await
         }
         .await
         .map_err(|e| e.within("input"))?;

@@ -288,6 +288,68 @@ pub(crate) async fn partnership_for_change(
     Ok((partnership, facts))
 }
 
+/// Runs a create at most once per idempotency key: with a key already used by the same
+/// principal for the same request, it returns the first result (via `load`); for a different
+/// request under that key, CONFLICT; without a key, it simply creates.
+pub(crate) async fn create_once<T, C, CF, L, LF>(
+    ctx: &Context<'_>,
+    key: Option<&str>,
+    create: C,
+    load: L,
+) -> ApiResult<T>
+where
+    C: FnOnce(Database) -> CF,
+    CF: std::future::Future<Output = ApiResult<T>>,
+    L: Fn(Database, uuid::Uuid) -> LF,
+    LF: std::future::Future<Output = ApiResult<T>>,
+{
+    let Some(key) = key else {
+        return create(db(ctx)?).await;
+    };
+    let key = domain::text::single_line("idempotencyKey", key, 1, 200)?;
+    let subject = principal(ctx)?.subject.clone();
+    let operation = ctx.field().name().to_owned();
+    let arguments = ctx
+        .field()
+        .arguments()
+        .map_err(|_| ApiError::internal("arguments of a resolved field"))?;
+    let canonical = serde_json::to_string(&arguments)
+        .map_err(|_| ApiError::internal("serialising arguments"))?;
+    let hash = persistence::audit::input_hash(&canonical);
+    let replay = |found: persistence::audit::IdempotentResult| {
+        let matches = found.operation == operation && found.input_hash == hash;
+        async move {
+            if !matches {
+                return Err(ApiError::Conflict {
+                    field: "idempotencyKey".into(),
+                    message: "was used for a different request; a retry repeats the same input"
+                        .into(),
+                });
+            }
+            load(db(ctx)?, found.entity_id).await
+        }
+    };
+    let database = db(ctx)?;
+    if let Some(found) = database.idempotency_lookup(&subject, &key).await? {
+        return replay(found).await;
+    }
+    let handle = database.with_idempotency(persistence::audit::IdempotencyKey {
+        subject: subject.clone(),
+        key: key.clone(),
+        operation: operation.clone(),
+        input_hash: hash.clone(),
+    });
+    match create(handle).await {
+        Err(ApiError::IdempotencyRace) => {
+            match database.idempotency_lookup(&subject, &key).await? {
+                Some(found) => replay(found).await,
+                None => Err(ApiError::IdempotencyRace),
+            }
+        }
+        other => other,
+    }
+}
+
 /// The database of this schema, recording the writes made through it in the audit trail for
 /// the request's principal, request id and the field being resolved (the mutation's name).
 pub(crate) fn db(ctx: &Context<'_>) -> ApiResult<Database> {

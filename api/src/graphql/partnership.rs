@@ -364,6 +364,9 @@ impl PartnershipQuery {
 /// A new partnership. It starts as DRAFT, with `leadActorId` as its LEAD member.
 #[derive(InputObject)]
 pub struct CreatePartnershipInput {
+    /// Makes a retry safe: the same key with the same input returns the first result and
+    /// creates nothing; the same key with another input is refused.
+    pub idempotency_key: Option<String>,
     pub title: String,
     #[graphql(default)]
     pub description: String,
@@ -407,6 +410,9 @@ pub struct ChangePartnershipStatusInput {
 
 #[derive(InputObject)]
 pub struct AddMemberInput {
+    /// Makes a retry safe: the same key with the same input returns the first result and
+    /// creates nothing; the same key with another input is refused.
+    pub idempotency_key: Option<String>,
     pub partnership_id: ID,
     pub actor_id: ID,
     pub roles: Vec<Role>,
@@ -504,40 +510,55 @@ impl PartnershipMutation {
         ctx: &Context<'_>,
         input: CreatePartnershipInput,
     ) -> async_graphql::Result<PartnershipPayload> {
-        let created = async {
-            let details = details_from(
-                &input.title,
-                &input.description,
-                input.kind,
-                &input.themes,
-                &input.governance_levels,
-                input.start_date,
-                input.end_date,
-            )?;
-            let lead = match &input.lead_actor_id {
-                Some(id) => ActorId::from_uuid(ids::decode(NodeType::Actor, id, "leadActorId")?),
-                None => principal(ctx)?.actor_id.ok_or_else(|| {
-                    ApiError::bad_input("leadActorId", "is required when the token has no actor")
-                })?,
-            };
-            can_create_partnership(principal(ctx)?, lead)?;
-            let mut roles = input.lead_roles;
-            if !roles.contains(&Role::Lead) {
-                roles.insert(0, Role::Lead);
+        let created =
+            async {
+                let details = details_from(
+                    &input.title,
+                    &input.description,
+                    input.kind,
+                    &input.themes,
+                    &input.governance_levels,
+                    input.start_date,
+                    input.end_date,
+                )?;
+                let lead = match &input.lead_actor_id {
+                    Some(id) => {
+                        ActorId::from_uuid(ids::decode(NodeType::Actor, id, "leadActorId")?)
+                    }
+                    None => principal(ctx)?.actor_id.ok_or_else(|| {
+                        ApiError::bad_input(
+                            "leadActorId",
+                            "is required when the token has no actor",
+                        )
+                    })?,
+                };
+                can_create_partnership(principal(ctx)?, lead)?;
+                let mut roles = input.lead_roles;
+                if !roles.contains(&Role::Lead) {
+                    roles.insert(0, Role::Lead);
+                }
+                let roles = role_set(&roles).map_err(|e| match e {
+                    ApiError::BadInput { message, .. } => ApiError::bad_input("leadRoles", message),
+                    other => other,
+                })?;
+                let start = input.start_date;
+                super::create_once(
+                    ctx,
+                    input.idempotency_key.as_deref(),
+                    |db| async move {
+                        Ok(db
+                            .partnerships()
+                            .create(details, lead, roles, start)
+                            .await?)
+                    },
+                    |db, id| async move {
+                        Ok(db.partnerships().get(PartnershipId::from_uuid(id)).await?)
+                    },
+                )
+                .await
             }
-            let roles = role_set(&roles).map_err(|e| match e {
-                ApiError::BadInput { message, .. } => ApiError::bad_input("leadRoles", message),
-                other => other,
-            })?;
-            Ok::<_, ApiError>(
-                db(ctx)?
-                    .partnerships()
-                    .create(details, lead, roles, input.start_date)
-                    .await?,
-            )
-        }
-        .await
-        .map_err(|e| e.within("input"))?;
+            .await
+            .map_err(|e| e.within("input"))?;
         Ok(PartnershipPayload {
             partnership: Partnership(created),
         })
@@ -645,12 +666,13 @@ impl PartnershipMutation {
                 Some(day) if by_lead_or_admin => day,
                 _ => today(),
             };
-            Ok::<_, ApiError>(
-                db(ctx)?
-                    .memberships()
-                    .add(partnership, actor, roles, joined_on)
-                    .await?,
+            super::create_once(
+                ctx,
+                input.idempotency_key.as_deref(),
+                |db| async move { Ok(db.memberships().add(partnership, actor, roles, joined_on).await?) },
+                |db, id| async move { Ok(db.memberships().get(MembershipId::from_uuid(id)).await?) },
             )
+            .await
         }
         .await
         .map_err(|e| e.within("input"))?;

@@ -230,6 +230,9 @@ impl ProgrammeQuery {
 /// A new programme.
 #[derive(InputObject)]
 pub struct CreateProgrammeInput {
+    /// Makes a retry safe: the same key with the same input returns the first result and
+    /// creates nothing; the same key with another input is refused.
+    pub idempotency_key: Option<String>,
     pub stream_id: ID,
     pub code: String,
     pub title: String,
@@ -344,7 +347,13 @@ impl ProgrammeMutation {
                 input.category_of_region,
                 input.envelope.text(),
             )?;
-            Ok::<_, ApiError>(db(ctx)?.programmes().create(details).await?)
+            super::create_once(
+                ctx,
+                input.idempotency_key.as_deref(),
+                |db| async move { Ok(db.programmes().create(details).await?) },
+                |db, id| async move { Ok(db.programmes().get(ProgrammeId::from_uuid(id)).await?) },
+            )
+            .await
         }
         .await
         .map_err(|e| e.within("input"))?;

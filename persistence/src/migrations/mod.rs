@@ -33,6 +33,10 @@ impl MigratorTrait for Migrator {
                 name: "m20261125_000005_versions",
                 sql: include_str!("m20261125_000005_versions.sql"),
             }),
+            Box::new(SqlMigration {
+                name: "m20261125_000006_idempotency",
+                sql: include_str!("m20261125_000006_idempotency.sql"),
+            }),
         ]
     }
 }
