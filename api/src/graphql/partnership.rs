@@ -510,39 +510,33 @@ impl PartnershipMutation {
         ctx: &Context<'_>,
         input: CreatePartnershipInput,
     ) -> async_graphql::Result<PartnershipPayload> {
-        let created =
-            async {
-                let details = details_from(
-                    &input.title,
-                    &input.description,
-                    input.kind,
-                    &input.themes,
-                    &input.governance_levels,
-                    input.start_date,
-                    input.end_date,
-                )?;
-                let lead = match &input.lead_actor_id {
-                    Some(id) => {
-                        ActorId::from_uuid(ids::decode(NodeType::Actor, id, "leadActorId")?)
-                    }
-                    None => principal(ctx)?.actor_id.ok_or_else(|| {
-                        ApiError::bad_input(
-                            "leadActorId",
-                            "is required when the token has no actor",
-                        )
-                    })?,
-                };
-                can_create_partnership(principal(ctx)?, lead)?;
-                let mut roles = input.lead_roles;
-                if !roles.contains(&Role::Lead) {
-                    roles.insert(0, Role::Lead);
-                }
-                let roles = role_set(&roles).map_err(|e| match e {
-                    ApiError::BadInput { message, .. } => ApiError::bad_input("leadRoles", message),
-                    other => other,
-                })?;
-                let start = input.start_date;
-                super::create_once(
+        let created = async {
+            let details = details_from(
+                &input.title,
+                &input.description,
+                input.kind,
+                &input.themes,
+                &input.governance_levels,
+                input.start_date,
+                input.end_date,
+            )?;
+            let lead = match &input.lead_actor_id {
+                Some(id) => ActorId::from_uuid(ids::decode(NodeType::Actor, id, "leadActorId")?),
+                None => principal(ctx)?.actor_id.ok_or_else(|| {
+                    ApiError::bad_input("leadActorId", "is required when the token has no actor")
+                })?,
+            };
+            can_create_partnership(principal(ctx)?, lead)?;
+            let mut roles = input.lead_roles;
+            if !roles.contains(&Role::Lead) {
+                roles.insert(0, Role::Lead);
+            }
+            let roles = role_set(&roles).map_err(|e| match e {
+                ApiError::BadInput { message, .. } => ApiError::bad_input("leadRoles", message),
+                other => other,
+            })?;
+            let start = input.start_date;
+            super::create_once(
                     ctx,
                     input.idempotency_key.as_deref(),
                     |db| async move {
@@ -556,9 +550,9 @@ impl PartnershipMutation {
                     },
                 )
                 .await
-            }
-            .await
-            .map_err(|e| e.within("input"))?;
+        }
+        .await
+        .map_err(|e| e.within("input"))?;
         Ok(PartnershipPayload {
             partnership: Partnership(created),
         })
