@@ -409,6 +409,7 @@ pub async fn seed(db: &Database) -> Result<String, String> {
                     kinds: vec![a.kind],
                     countries: vec![country],
                     name_contains: Some(a.name.to_owned()),
+                    include_archived: true,
                     ..Default::default()
                 },
                 &PageRequest::first(100),

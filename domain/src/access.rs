@@ -160,6 +160,14 @@ pub fn can_edit_actor(
     )
 }
 
+/// Archiving an actor (the registry never deletes one): administrators only.
+pub fn can_archive_actor(principal: &Principal) -> Right {
+    grant(
+        principal.is_admin(),
+        "archiving an actor needs the administrator role",
+    )
+}
+
 /// Marking an actor verified: administrators only.
 pub fn can_verify_actor(principal: &Principal) -> Right {
     grant(

@@ -141,6 +141,8 @@ pub struct Actor {
     pub verified: bool,
     /// Raised by every change (optimistic concurrency).
     pub version: i64,
+    /// Set when an administrator archived the actor (the registry never deletes it).
+    pub archived_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

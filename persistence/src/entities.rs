@@ -34,6 +34,7 @@ pub mod actor {
         pub website: Option<String>,
         pub email: Option<String>,
         pub verified: bool,
+        pub archived_at: Option<DateTimeUtc>,
         pub version: i64,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
@@ -183,6 +184,7 @@ pub mod stream_manager {
         pub stream_id: Uuid,
         #[sea_orm(primary_key, auto_increment = false)]
         pub actor_id: Uuid,
+        pub ended_at: Option<DateTimeUtc>,
         pub created_at: DateTimeUtc,
     }
 

@@ -10,6 +10,7 @@ on_both_databases!(
     fifty_updates_with_one_expected_version_let_exactly_one_through,
     a_mixed_load_leaves_one_event_per_acknowledged_mutation,
     a_retried_create_with_its_idempotency_key_creates_once,
+    nothing_is_deleted_actors_are_archived_and_mandates_end,
 );
 
 async fn mutations_are_audited_with_who_what_and_when(app: &TestApp) {
@@ -316,4 +317,120 @@ async fn a_retried_create_with_its_idempotency_key_creates_once(app: &TestApp) {
         created["createPartnership"]["partnership"]["id"].as_str(),
         ids.iter().next().map(String::as_str)
     );
+}
+
+/// The HTTP status of a simple query made with `token`.
+async fn status_of(app: &TestApp, token: &str) -> u16 {
+    app.client
+        .post(app.url("/graphql"))
+        .bearer_auth(token)
+        .json(&json!({ "query": "{ viewer { role } }" }))
+        .send()
+        .await
+        .expect("post")
+        .status()
+        .as_u16()
+}
+
+async fn nothing_is_deleted_actors_are_archived_and_mandates_end(app: &TestApp) {
+    let create =
+        "mutation($input: CreateActorInput!) { createActor(input: $input) { actor { id } } }";
+    let data = app
+        .ok(
+            create,
+            json!({ "input": { "kind": "NGO", "name": "Old NGO", "country": "ES" } }),
+        )
+        .await;
+    let ngo = data["createActor"]["actor"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let ngo_token = token("ngo", Some(&ngo));
+    app.ok_as(&ngo_token, "{ viewer { role } }", json!({}))
+        .await;
+    let archive = "mutation($input: ArchiveActorInput!) { archiveActor(input: $input) { actor { archivedAt version } } }";
+    let refused = app
+        .graphql_as(&ngo_token, archive, json!({ "input": { "id": ngo } }))
+        .await;
+    assert_eq!(error_code(&refused), "FORBIDDEN");
+    let data = app
+        .ok(
+            archive,
+            json!({ "input": { "id": ngo, "expectedVersion": 1 } }),
+        )
+        .await;
+    assert!(data["archiveActor"]["actor"]["archivedAt"].is_string());
+    assert_eq!(data["archiveActor"]["actor"]["version"], 2);
+    let lists = app
+        .ok(
+            "{ all: actors(filter: { includeArchived: true }) { totalCount } active: actors { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        lists,
+        json!({ "all": { "totalCount": 1 }, "active": { "totalCount": 0 } })
+    );
+    assert_eq!(app.count_rows("actor").await, 1, "the row stays");
+    // An archived organisation's token no longer works.
+    assert_eq!(status_of(app, &ngo_token).await, 401);
+    let history = app
+        .ok(
+            "query($id: ID!) { actor(id: $id) { history { edges { node { operation } } } } }",
+            json!({ "id": ngo }),
+        )
+        .await;
+    let operations: Vec<&str> = history["actor"]["history"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .filter_map(|e| e["node"]["operation"].as_str())
+        .collect();
+    assert_eq!(operations, ["createActor", "archiveActor"]);
+
+    // A stream manager's mandate ends; the row and its history stay.
+    let data = app.ok(create, json!({ "input": { "kind": "NATIONAL_AUTHORITY", "name": "Ministry", "country": "ES" } })).await;
+    let ministry = data["createActor"]["actor"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let stream = app
+        .ok("{ fundingStream(code: \"AMIF\") { id } }", json!({}))
+        .await;
+    let stream = stream["fundingStream"]["id"]
+        .as_str()
+        .expect("stream")
+        .to_owned();
+    let manage = |op: &str| {
+        format!(
+            "mutation($input: StreamManagerInput!) {{ {op}(input: $input) {{ fundingStream {{ managers {{ name }} }} }} }}"
+        )
+    };
+    let input = json!({ "input": { "streamId": stream, "actorId": ministry } });
+    app.ok(&manage("addStreamManager"), input.clone()).await;
+    let funder = token("funder", Some(&ministry));
+    app.ok_as(&funder, "{ viewer { role } }", json!({})).await;
+    let data = app.ok(&manage("removeStreamManager"), input.clone()).await;
+    assert_eq!(
+        data["removeStreamManager"]["fundingStream"]["managers"],
+        json!([])
+    );
+    assert_eq!(
+        app.count_rows("stream_manager").await,
+        1,
+        "the mandate's row stays"
+    );
+    assert_eq!(
+        status_of(app, &funder).await,
+        401,
+        "no stream managed, no funder role"
+    );
+    let data = app.ok(&manage("addStreamManager"), input).await;
+    assert_eq!(
+        data["addStreamManager"]["fundingStream"]["managers"],
+        json!([{ "name": "Ministry" }])
+    );
+    assert_eq!(app.count_rows("stream_manager").await, 1);
+    let report = app.ok("{ verifyAuditChain { valid } }", json!({})).await;
+    assert_eq!(report["verifyAuditChain"]["valid"], true);
 }

@@ -47,6 +47,9 @@ pub async fn resolve_principal(db: &Database, claims: &Claims) -> Result<Princip
                 ));
             }
         };
+        if actor.archived_at.is_some() {
+            return Err(AuthError::new("the token's actor is archived"));
+        }
         let kind = actor.profile.parts().kind;
         if !role.fits_actor_kind(kind) {
             return Err(AuthError::new(format!(

@@ -3,7 +3,9 @@
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use domain::access::{ActorFacts, can_create_actor, can_edit_actor, can_verify_actor};
+use domain::access::{
+    ActorFacts, can_archive_actor, can_create_actor, can_edit_actor, can_verify_actor,
+};
 use domain::actor::{self as model, ActorProfile, ActorProfileParts};
 use domain::identifiers::{Email, Pic, VatNumber, Website, WikidataId};
 use domain::ids::ActorId;
@@ -217,6 +219,12 @@ impl Actor {
         self.0.version
     }
 
+    /// When an administrator archived the actor; null while it is active. Archived actors
+    /// are kept (the registry never deletes) and left out of lists unless asked for.
+    async fn archived_at(&self) -> Option<DateTime<Utc>> {
+        self.0.archived_at
+    }
+
     /// Checked by a registry administrator.
     async fn verified(&self) -> bool {
         self.0.verified
@@ -246,6 +254,9 @@ pub struct ActorFilterInput {
     pub name_contains: Option<String>,
     /// Actors that lie in or belong to this actor.
     pub parent_id: Option<ID>,
+    /// Also list archived actors (left out by default).
+    #[graphql(default)]
+    pub include_archived: bool,
 }
 
 impl ActorFilterInput {
@@ -279,6 +290,7 @@ impl ActorFilterInput {
             nuts_prefix,
             name_contains,
             parent_id,
+            include_archived: self.include_archived,
         })
     }
 }
@@ -489,6 +501,17 @@ pub(crate) fn patch<T>(current: Option<T>, change: MaybeUndefined<T>) -> Option<
     }
 }
 
+/// An administrator's archiving of an actor.
+#[derive(InputObject)]
+pub struct ArchiveActorInput {
+    pub id: ID,
+    /// False brings an archived actor back.
+    #[graphql(default = true)]
+    pub archived: bool,
+    /// The `version` the change was made against; a stale one is refused with CONFLICT.
+    pub expected_version: Option<i64>,
+}
+
 /// An administrator's check of an actor.
 #[derive(InputObject)]
 pub struct VerifyActorInput {
@@ -550,6 +573,30 @@ impl ActorMutation {
         .map_err(|e| e.within("input"))?;
         Ok(ActorPayload {
             actor: Actor(created),
+        })
+    }
+
+    /// Archives an actor (administrators). Nothing is deleted: the actor, its memberships and
+    /// its history stay, and the archiving is audited.
+    async fn archive_actor(
+        &self,
+        ctx: &Context<'_>,
+        input: ArchiveActorInput,
+    ) -> async_graphql::Result<ActorPayload> {
+        let archived = async {
+            can_archive_actor(principal(ctx)?)?;
+            let id = ActorId::from_uuid(ids::decode(NodeType::Actor, &input.id, "id")?);
+            Ok::<_, ApiError>(
+                db(ctx)?
+                    .actors()
+                    .archive(id, input.archived, input.expected_version)
+                    .await?,
+            )
+        }
+        .await
+        .map_err(|e| e.within("input"))?;
+        Ok(ActorPayload {
+            actor: Actor(archived),
         })
     }
 

@@ -278,6 +278,11 @@ const CASES: &[Case] = &[
         [false, false, false, false, true],
     ),
     (
+        "archive an actor",
+        |s| can_archive_actor(&s.p).is_ok(),
+        [false, false, false, false, true],
+    ),
+    (
         "read the audit findings",
         |s| can_audit(&s.p).is_ok(),
         [false, false, false, true, true],
@@ -303,7 +308,7 @@ fn the_rights_table_holds_for_every_role() {
         "rights table mismatches:\n{}",
         failures.join("\n")
     );
-    assert_eq!(CASES.len(), 38);
+    assert_eq!(CASES.len(), 39);
 }
 
 #[test]

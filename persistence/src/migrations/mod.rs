@@ -37,6 +37,10 @@ impl MigratorTrait for Migrator {
                 name: "m20261125_000006_idempotency",
                 sql: include_str!("m20261125_000006_idempotency.sql"),
             }),
+            Box::new(SqlMigration {
+                name: "m20261125_000007_archive",
+                sql: include_str!("m20261125_000007_archive.sql"),
+            }),
         ]
     }
 }

@@ -31,6 +31,8 @@ pub struct ActorFilter {
     /// Case-insensitive substring of the name.
     pub name_contains: Option<String>,
     pub parent_id: Option<ActorId>,
+    /// Also list archived actors.
+    pub include_archived: bool,
 }
 
 pub struct Actors<'a> {
@@ -152,6 +154,40 @@ impl Actors<'_> {
         super::rows::actor(row)
     }
 
+    /// Archives an actor (or brings it back). Archived actors keep their rows, memberships
+    /// and history; lists leave them out unless asked.
+    #[instrument(name = "repo.actors.archive", skip_all, fields(actor = %id))]
+    pub async fn archive(
+        &self,
+        id: ActorId,
+        archived: bool,
+        expected_version: Option<i64>,
+    ) -> Result<Actor, RepoError> {
+        let tx = self.db.begin_write().await?;
+        let mut query = actor::Entity::find_by_id(id.as_uuid());
+        if tx.backend == Backend::Postgres {
+            query = query.lock_exclusive();
+        }
+        let current = query
+            .one(&tx.txn)
+            .await?
+            .ok_or_else(|| RepoError::not_found("actor", id))?;
+        RepoError::check_version(expected_version, current.version)?;
+        let now = super::now();
+        let row = actor::ActiveModel {
+            id: sea_orm::Unchanged(id.as_uuid()),
+            archived_at: Set(archived.then_some(current.archived_at.unwrap_or(now))),
+            version: Set(current.version + 1),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .update(&tx.txn)
+        .await?;
+        tx.record("Actor", row.id, Some(&current), Some(&row));
+        tx.commit().await?;
+        super::rows::actor(row)
+    }
+
     #[instrument(name = "repo.actors.get", skip_all, fields(actor = %id))]
     pub async fn get(&self, id: ActorId) -> Result<Actor, RepoError> {
         let row = actor::Entity::find_by_id(id.as_uuid())
@@ -238,6 +274,9 @@ impl Actors<'_> {
 
 fn condition(filter: &ActorFilter) -> Condition {
     let mut cond = Condition::all();
+    if !filter.include_archived {
+        cond = cond.add(actor::Column::ArchivedAt.is_null());
+    }
     if !filter.kinds.is_empty() {
         cond = cond.add(actor::Column::Kind.is_in(filter.kinds.iter().map(|k| k.code())));
     }
@@ -284,6 +323,7 @@ fn active_model(profile: &ActorProfile, parent_id: Option<ActorId>) -> actor::Ac
         website: Set(p.website.as_ref().map(|v| v.as_str().to_owned())),
         email: Set(p.email.as_ref().map(|v| v.as_str().to_owned())),
         verified: sea_orm::NotSet,
+        archived_at: sea_orm::NotSet,
         created_at: sea_orm::NotSet,
         updated_at: sea_orm::NotSet,
         version: sea_orm::NotSet,

@@ -115,6 +115,7 @@ impl Funding<'_> {
     pub async fn managers(&self, stream: StreamId) -> Result<Vec<ActorId>, RepoError> {
         Ok(stream_manager::Entity::find()
             .filter(stream_manager::Column::StreamId.eq(stream.as_uuid()))
+            .filter(stream_manager::Column::EndedAt.is_null())
             .select_only()
             .column(stream_manager::Column::ActorId)
             .into_tuple::<uuid::Uuid>()
@@ -130,6 +131,7 @@ impl Funding<'_> {
     pub async fn count_managed_by(&self, actor: ActorId) -> Result<u64, RepoError> {
         Ok(stream_manager::Entity::find()
             .filter(stream_manager::Column::ActorId.eq(actor.as_uuid()))
+            .filter(stream_manager::Column::EndedAt.is_null())
             .count(self.db.connection())
             .await?)
     }
@@ -152,26 +154,41 @@ impl Funding<'_> {
         {
             return Err(ValidationError::new("actorId", "refers to no actor").into());
         }
-        let exists = stream_manager::Entity::find()
+        let existing = stream_manager::Entity::find()
             .filter(stream_manager::Column::StreamId.eq(stream.as_uuid()))
             .filter(stream_manager::Column::ActorId.eq(manager.as_uuid()))
-            .count(&tx.txn)
-            .await?
-            > 0;
-        if !exists {
-            let row = stream_manager::ActiveModel {
-                stream_id: Set(stream.as_uuid()),
-                actor_id: Set(manager.as_uuid()),
-                created_at: Set(super::now()),
-            }
-            .insert(&tx.txn)
+            .one(&tx.txn)
             .await?;
-            tx.record(
-                "StreamManager",
-                row.stream_id,
-                None::<&stream_manager::Model>,
-                Some(&row),
-            );
+        match existing {
+            Some(row) if row.ended_at.is_none() => {}
+            Some(before) => {
+                // A mandate that ended starts again: the same row, reopened and audited.
+                let row = stream_manager::ActiveModel {
+                    stream_id: sea_orm::Unchanged(before.stream_id),
+                    actor_id: sea_orm::Unchanged(before.actor_id),
+                    ended_at: Set(None),
+                    ..Default::default()
+                }
+                .update(&tx.txn)
+                .await?;
+                tx.record("StreamManager", row.stream_id, Some(&before), Some(&row));
+            }
+            None => {
+                let row = stream_manager::ActiveModel {
+                    stream_id: Set(stream.as_uuid()),
+                    actor_id: Set(manager.as_uuid()),
+                    ended_at: Set(None),
+                    created_at: Set(super::now()),
+                }
+                .insert(&tx.txn)
+                .await?;
+                tx.record(
+                    "StreamManager",
+                    row.stream_id,
+                    None::<&stream_manager::Model>,
+                    Some(&row),
+                );
+            }
         }
         tx.commit().await?;
         Ok(())
@@ -188,20 +205,20 @@ impl Funding<'_> {
         let before = stream_manager::Entity::find()
             .filter(stream_manager::Column::StreamId.eq(stream.as_uuid()))
             .filter(stream_manager::Column::ActorId.eq(manager.as_uuid()))
+            .filter(stream_manager::Column::EndedAt.is_null())
             .one(&tx.txn)
             .await?;
         if let Some(before) = before {
-            stream_manager::Entity::delete_many()
-                .filter(stream_manager::Column::StreamId.eq(stream.as_uuid()))
-                .filter(stream_manager::Column::ActorId.eq(manager.as_uuid()))
-                .exec(&tx.txn)
-                .await?;
-            tx.record(
-                "StreamManager",
-                before.stream_id,
-                Some(&before),
-                None::<&stream_manager::Model>,
-            );
+            // The registry never deletes: the mandate ends, the row stays.
+            let row = stream_manager::ActiveModel {
+                stream_id: sea_orm::Unchanged(before.stream_id),
+                actor_id: sea_orm::Unchanged(before.actor_id),
+                ended_at: Set(Some(super::now())),
+                ..Default::default()
+            }
+            .update(&tx.txn)
+            .await?;
+            tx.record("StreamManager", row.stream_id, Some(&before), Some(&row));
         }
         tx.commit().await?;
         Ok(())

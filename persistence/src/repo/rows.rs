@@ -71,6 +71,7 @@ pub(crate) fn actor(row: crate::entities::actor::Model) -> Result<Actor, RepoErr
         parent_id: row.parent_id.map(ActorId::from_uuid),
         verified: row.verified,
         version: row.version,
+        archived_at: row.archived_at,
         created_at: row.created_at,
         updated_at: row.updated_at,
     })
