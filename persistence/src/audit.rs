@@ -106,7 +106,14 @@ pub(crate) async fn remember_key(
         .to_owned();
     match tx.txn.execute(&insert).await {
         Ok(_) => Ok(()),
-        Err(e) if e.sql_err().is_some() => Err(RepoError::IdempotencyRace),
+        Err(e)
+            if matches!(
+                e.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ) =>
+        {
+            Err(RepoError::IdempotencyRace)
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -34,6 +34,7 @@ on_both!(
     writes_leave_chained_events_and_refusals_none,
     a_rewritten_event_breaks_the_chain,
     concurrent_writers_keep_one_chain,
+    concurrent_rule_corrections_with_one_version_let_one_through,
 );
 
 fn profile(name: &str) -> ActorProfile {
@@ -216,4 +217,64 @@ async fn concurrent_writers_keep_one_chain(db: &Database) {
         "one event per acknowledged write"
     );
     assert_eq!(report.first_broken, None);
+}
+
+async fn concurrent_rule_corrections_with_one_version_let_one_through(db: &Database) {
+    let amif = db
+        .funding()
+        .stream_by_code("AMIF")
+        .await
+        .expect("q")
+        .expect("AMIF");
+    let rule = db
+        .funding()
+        .rules_of_streams(&[amif.id])
+        .await
+        .expect("rules")
+        .into_iter()
+        .find(|r| r.case.as_str() == "STANDARD")
+        .expect("standard");
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let db = db.with_audit(context("updateCeilingRule"));
+            let rule = rule.clone();
+            tokio::spawn(async move {
+                db.funding()
+                    .update_rule(
+                        rule.id,
+                        persistence::repo::RuleText {
+                            description: rule.description.clone(),
+                            max_rate: rule.max_rate,
+                            legal_reference: rule.legal_reference.clone(),
+                            verified: true,
+                            note: Some(format!("note {i}")),
+                        },
+                        Some(rule.version),
+                    )
+                    .await
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for task in tasks {
+        match task.await.expect("task") {
+            Ok(updated) => {
+                ok += 1;
+                assert_eq!(updated.version, rule.version + 1);
+            }
+            Err(e) => assert!(matches!(e, persistence::RepoError::Stale { .. }), "{e:?}"),
+        }
+    }
+    assert_eq!(ok, 1);
+    let events = db
+        .audit_events(
+            &AuditFilter {
+                operation: Some("updateCeilingRule".into()),
+                ..Default::default()
+            },
+            &PageRequest::first(100),
+        )
+        .await
+        .expect("events");
+    assert_eq!(events.items.len(), 1, "one event for the one correction");
 }

@@ -990,7 +990,7 @@ async fn stream_managers_and_rule_corrections(db: &Database) {
 
     let verified = db
         .actors()
-        .set_verified(ministry, true)
+        .set_verified(ministry, true, None)
         .await
         .expect("verify");
     assert!(verified.verified);

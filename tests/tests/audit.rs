@@ -263,6 +263,25 @@ async fn a_retried_create_with_its_idempotency_key_creates_once(app: &TestApp) {
     assert_eq!(again, first, "the retry returns the first result");
     assert_eq!(app.count_rows("actor").await, actors, "and creates nothing");
     assert_eq!(app.count_rows("audit_event").await, events);
+    // The same input written in another order, with an explicit null, is the same request.
+    let reordered = format!(
+        r#"{{"query": {query}, "variables": {{"input": {{"idempotencyKey": "create-caritas-1", "country": "ES", "email": null, "name": "Caritas", "kind": "NGO"}}}}}}"#,
+        query = serde_json::Value::String(create.to_owned())
+    );
+    let response: serde_json::Value = app
+        .client
+        .post(app.url("/graphql"))
+        .bearer_auth(&app.admin_token)
+        .header("content-type", "application/json")
+        .header("x-request-id", "r".repeat(150))
+        .body(reordered)
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(response["data"], first, "{response}");
     let other = app
         .graphql(create, json!({ "input": { "kind": "NGO", "name": "Caritas Valencia", "country": "ES", "idempotencyKey": "create-caritas-1" } }))
         .await;

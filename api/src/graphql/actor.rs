@@ -516,6 +516,8 @@ pub struct ArchiveActorInput {
 #[derive(InputObject)]
 pub struct VerifyActorInput {
     pub id: ID,
+    /// The `version` the change was made against; a stale one is refused with CONFLICT.
+    pub expected_version: Option<i64>,
     #[graphql(default = true)]
     pub verified: bool,
 }
@@ -609,7 +611,12 @@ impl ActorMutation {
         let verified = async {
             can_verify_actor(principal(ctx)?)?;
             let id = ActorId::from_uuid(ids::decode(NodeType::Actor, &input.id, "id")?);
-            Ok::<_, ApiError>(db(ctx)?.actors().set_verified(id, input.verified).await?)
+            Ok::<_, ApiError>(
+                db(ctx)?
+                    .actors()
+                    .set_verified(id, input.verified, input.expected_version)
+                    .await?,
+            )
         }
         .await
         .map_err(|e| e.within("input"))?;

@@ -25,7 +25,8 @@ fn node_type(entity_type: &str) -> Option<NodeType> {
         "Programme" => NodeType::Programme,
         "Payment" => NodeType::Payment,
         "CeilingRule" => NodeType::CeilingRule,
-        "StreamManager" => NodeType::FundingStream,
+        "StreamManager" => NodeType::Actor,
+        "AllocationBudget" => NodeType::Allocation,
         _ => return None,
     })
 }

@@ -307,14 +307,26 @@ where
         return create(db(ctx)?).await;
     };
     let key = domain::text::single_line("idempotencyKey", key, 1, 200)?;
-    let subject = principal(ctx)?.subject.clone();
+    // Keys belong to one identity: the subject acting in one role for one actor.
+    let p = principal(ctx)?;
+    let subject = format!(
+        "{}|{}|{}",
+        p.subject,
+        p.role.code(),
+        p.actor_id.map(|a| a.to_string()).unwrap_or_default()
+    );
     let operation = ctx.field().name().to_owned();
     let arguments = ctx
         .field()
         .arguments()
         .map_err(|_| ApiError::internal("arguments of a resolved field"))?;
-    let canonical = serde_json::to_string(&arguments)
-        .map_err(|_| ApiError::internal("serialising arguments"))?;
+    let mut canonical = String::new();
+    for (name, value) in &arguments {
+        canonical.push_str(name.as_str());
+        canonical.push('=');
+        canonical_value(value, &mut canonical);
+        canonical.push(';');
+    }
     let hash = persistence::audit::input_hash(&canonical);
     let replay = |found: persistence::audit::IdempotentResult| {
         let matches = found.operation == operation && found.input_hash == hash;
@@ -347,6 +359,38 @@ where
             }
         }
         other => other,
+    }
+}
+
+/// A request input in one canonical text: object keys sorted, null fields dropped (as if
+/// omitted), so a retry that orders or spells its JSON differently hashes the same.
+fn canonical_value(value: &async_graphql::Value, out: &mut String) {
+    use async_graphql::Value;
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map
+                .iter()
+                .filter(|(_, v)| !matches!(v, Value::Null))
+                .collect();
+            entries.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+            out.push('{');
+            for (k, v) in entries {
+                out.push_str(&serde_json::Value::String(k.to_string()).to_string());
+                out.push(':');
+                canonical_value(v, out);
+                out.push(',');
+            }
+            out.push('}');
+        }
+        Value::List(items) => {
+            out.push('[');
+            for v in items {
+                canonical_value(v, out);
+                out.push(',');
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
     }
 }
 

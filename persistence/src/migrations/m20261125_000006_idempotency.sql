@@ -3,9 +3,9 @@
 -- record does; the primary key makes a concurrent retry lose its transaction, not duplicate.
 
 CREATE TABLE idempotency_key (
-    subject      VARCHAR(300) NOT NULL,
+    subject      TEXT         NOT NULL,
     key          VARCHAR(200) NOT NULL,
-    operation    VARCHAR(100) NOT NULL,
+    operation    TEXT         NOT NULL,
     input_hash   CHAR(64)     NOT NULL,
     entity_type  VARCHAR(40)  NOT NULL,
     entity_id    VARCHAR(64)  NOT NULL,

@@ -134,12 +134,22 @@ impl Actors<'_> {
 
     /// Marks an actor verified (or not) by an administrator.
     #[instrument(name = "repo.actors.set_verified", skip_all, fields(actor = %id))]
-    pub async fn set_verified(&self, id: ActorId, verified: bool) -> Result<Actor, RepoError> {
+    pub async fn set_verified(
+        &self,
+        id: ActorId,
+        verified: bool,
+        expected_version: Option<i64>,
+    ) -> Result<Actor, RepoError> {
         let tx = self.db.begin_write().await?;
-        let current = actor::Entity::find_by_id(id.as_uuid())
+        let mut query = actor::Entity::find_by_id(id.as_uuid());
+        if tx.backend == Backend::Postgres {
+            query = query.lock_exclusive();
+        }
+        let current = query
             .one(&tx.txn)
             .await?
             .ok_or_else(|| RepoError::not_found("actor", id))?;
+        RepoError::check_version(expected_version, current.version)?;
         let row = actor::ActiveModel {
             id: sea_orm::Unchanged(id.as_uuid()),
             verified: Set(verified),

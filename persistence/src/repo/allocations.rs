@@ -642,7 +642,7 @@ async fn record_budget(
     parts: &AllocationTermsParts,
     reason: Option<String>,
 ) -> Result<(), RepoError> {
-    allocation_budget::ActiveModel {
+    let row = allocation_budget::ActiveModel {
         id: Set(uuid::Uuid::now_v7()),
         allocation_id: Set(id.as_uuid()),
         kind: Set(kind.code().to_owned()),
@@ -654,6 +654,12 @@ async fn record_budget(
     }
     .insert(&tx.txn)
     .await?;
+    tx.record(
+        "AllocationBudget",
+        row.allocation_id,
+        None::<&allocation_budget::Model>,
+        Some(&row),
+    );
     Ok(())
 }
 

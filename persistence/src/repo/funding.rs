@@ -171,7 +171,7 @@ impl Funding<'_> {
                 }
                 .update(&tx.txn)
                 .await?;
-                tx.record("StreamManager", row.stream_id, Some(&before), Some(&row));
+                tx.record("StreamManager", row.actor_id, Some(&before), Some(&row));
             }
             None => {
                 let row = stream_manager::ActiveModel {
@@ -218,7 +218,7 @@ impl Funding<'_> {
             }
             .update(&tx.txn)
             .await?;
-            tx.record("StreamManager", row.stream_id, Some(&before), Some(&row));
+            tx.record("StreamManager", row.actor_id, Some(&before), Some(&row));
         }
         tx.commit().await?;
         Ok(())
@@ -274,7 +274,11 @@ impl Funding<'_> {
         expected_version: Option<i64>,
     ) -> Result<CeilingRule, RepoError> {
         let tx = self.db.begin_write().await?;
-        let before = ceiling_rule::Entity::find_by_id(id.as_uuid())
+        let mut query = ceiling_rule::Entity::find_by_id(id.as_uuid());
+        if tx.backend == crate::Backend::Postgres {
+            query = query.lock_exclusive();
+        }
+        let before = query
             .one(&tx.txn)
             .await?
             .ok_or_else(|| RepoError::not_found("ceiling rule", id))?;
