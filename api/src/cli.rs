@@ -158,6 +158,9 @@ enum Command {
         /// Loads the demo data set first (idempotent).
         #[arg(long)]
         demo: bool,
+        /// How long DataLoaders collect keys before reading a batch, in milliseconds.
+        #[arg(long, env = "REGISTRY_BATCH_WINDOW_MS", default_value_t = 5)]
+        batch_window_ms: u64,
         #[command(flatten)]
         auth: AuthArgs,
     },
@@ -290,6 +293,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             listen,
             database,
             demo,
+            batch_window_ms,
             auth,
         } => {
             let verifier = Arc::new(Verifier::new(&auth.config()?)?);
@@ -309,6 +313,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 listener,
                 db.clone(),
                 verifier,
+                std::time::Duration::from_millis(batch_window_ms),
                 crate::http::shutdown_signal(),
             )
             .await

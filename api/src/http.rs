@@ -33,6 +33,7 @@ pub struct AppState {
     schema: RegistrySchema,
     db: Database,
     verifier: Arc<Verifier>,
+    batch_window: Duration,
 }
 
 impl AppState {
@@ -57,11 +58,12 @@ pub fn schema(db: Database) -> RegistrySchema {
 }
 
 /// The service's routes and layers.
-pub fn router(db: Database, verifier: Arc<Verifier>) -> Router {
+pub fn router(db: Database, verifier: Arc<Verifier>, batch_window: Duration) -> Router {
     let state = AppState {
         schema: schema(db.clone()),
         db,
         verifier,
+        batch_window,
     };
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
@@ -119,7 +121,7 @@ async fn graphql(
         .and_then(|id| id.0.header_value().to_str().ok().map(str::to_owned))
         .unwrap_or_default();
     let request = request
-        .data(loaders(state.db.clone()))
+        .data(loaders(state.db.clone(), state.batch_window))
         .data(principal)
         .data(RequestIdValue(request_id));
     state.schema.execute(request).await.into()
@@ -144,13 +146,16 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     db: Database,
     verifier: Arc<Verifier>,
+    batch_window: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, router(db, verifier)).with_graceful_shutdown(async move {
-        shutdown.await;
-        let _ = stopped_tx.send(());
-    });
+    let server = axum::serve(listener, router(db, verifier, batch_window)).with_graceful_shutdown(
+        async move {
+            shutdown.await;
+            let _ = stopped_tx.send(());
+        },
+    );
     tokio::select! {
         result = server => result,
         () = async {

@@ -33,6 +33,8 @@ pub struct Database {
     audit: Arc<AuditContext>,
     /// The client's idempotency key for the create made through this handle.
     idempotency: Option<Arc<IdempotencyKey>>,
+    /// Statements executed through this pool, for tests that count them.
+    statements: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for Database {
@@ -74,8 +76,14 @@ impl Database {
                 options.max_connections(16);
             }
         }
-        let conn = sea_orm::Database::connect(options).await?;
+        let mut conn = sea_orm::Database::connect(options).await?;
+        let statements = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = statements.clone();
+        conn.set_metric_callback(move |_| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        });
         Ok(Self {
+            statements,
             conn,
             backend,
             writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
@@ -112,6 +120,11 @@ impl Database {
             idempotency: Some(Arc::new(key)),
             ..self.clone()
         }
+    }
+
+    /// How many statements this pool has executed so far.
+    pub fn statement_count(&self) -> u64 {
+        self.statements.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn backend(&self) -> Backend {

@@ -100,6 +100,9 @@ impl TestApp {
             listener,
             db.clone(),
             verifier,
+            // Wide enough that a debug build under a parallel test load never splits a
+            // batch: the statement-counting tests depend on it.
+            std::time::Duration::from_millis(50),
             async move {
                 let _ = stopped.await;
             },

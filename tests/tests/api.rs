@@ -13,6 +13,7 @@ on_both_databases!(
     health_graphiql_and_request_ids,
     demo_data_loads_once,
     internal_errors_never_show_database_text,
+    nested_pages_cost_the_same_statements_at_any_size,
 );
 
 const CREATE_ACTOR: &str = r#"
@@ -1322,4 +1323,154 @@ async fn internal_errors_never_show_database_text(app: &TestApp) {
         "no database text reaches the client: {text}"
     );
     assert_eq!(response["data"], Value::Null);
+}
+
+/// 100 partnerships, each with a lead, a partner and an allocation, written through the
+/// repositories (the HTTP path is tested elsewhere; this test is about reads).
+async fn hundred_partnerships(app: &TestApp) {
+    use domain::actor::{ActorKind, ActorProfile, ActorProfileParts};
+    use domain::funding::{CeilingCase, ProgrammeDetails, ProgrammeParts};
+    use domain::membership::{Role, RoleSet};
+    use domain::money::Euros;
+    use domain::partnership::{
+        PartnershipDetails, PartnershipDetailsParts, PartnershipKind, Theme,
+    };
+    use domain::territory::CountryCode;
+    let db = &app.db;
+    let actor = |name: String| {
+        ActorProfile::new(ActorProfileParts {
+            kind: ActorKind::Ngo,
+            name,
+            country: CountryCode::parse("ES").expect("ES"),
+            nuts: None,
+            lau: None,
+            population: None,
+            pic: None,
+            vat_number: None,
+            wikidata_id: None,
+            website: None,
+            email: None,
+        })
+        .expect("profile")
+    };
+    let authority = db
+        .actors()
+        .create(actor("Authority".into()), None)
+        .await
+        .expect("actor")
+        .id;
+    let amif = db
+        .funding()
+        .stream_by_code("AMIF")
+        .await
+        .expect("q")
+        .expect("AMIF");
+    let programme = db
+        .programmes()
+        .create(
+            ProgrammeDetails::new(ProgrammeParts {
+                code: "2021ES65AMPR001".into(),
+                title: "AMIF Spain".into(),
+                stream_id: amif.id,
+                managing_authority: authority,
+                country: CountryCode::parse("ES").expect("ES"),
+                nuts: None,
+                category: None,
+                envelope: Euros::parse("e", "100000000").expect("e"),
+            })
+            .expect("programme"),
+        )
+        .await
+        .expect("programme")
+        .id;
+    let date = "2024-01-01".parse().expect("date");
+    for i in 0..100 {
+        let lead = db
+            .actors()
+            .create(actor(format!("Lead {i:03}")), None)
+            .await
+            .expect("lead")
+            .id;
+        let partner = db
+            .actors()
+            .create(actor(format!("Partner {i:03}")), None)
+            .await
+            .expect("partner")
+            .id;
+        let p = db
+            .partnerships()
+            .create(
+                PartnershipDetails::new(PartnershipDetailsParts {
+                    title: format!("Partnership {i:03}"),
+                    description: String::new(),
+                    kind: PartnershipKind::ProjectConsortium,
+                    themes: [Theme::Housing].into(),
+                    governance_levels: Default::default(),
+                    start_date: date,
+                    end_date: None,
+                })
+                .expect("details"),
+                lead,
+                RoleSet::parse(&[Role::Lead]).expect("roles"),
+                date,
+            )
+            .await
+            .expect("partnership")
+            .id;
+        db.memberships()
+            .add(
+                p,
+                partner,
+                RoleSet::parse(&[Role::Partner]).expect("roles"),
+                date,
+            )
+            .await
+            .expect("member");
+        db.allocations()
+            .create(persistence::repo::NewAllocation {
+                partnership_id: p,
+                programme_id: programme,
+                ceiling_case: Some(CeilingCase::parse("STANDARD").expect("case")),
+                eligible_cost: Euros::parse("e", "1000").expect("e"),
+                eu_contribution: Euros::parse("e", "750").expect("e"),
+                national_contribution: Euros::ZERO,
+                reference: None,
+            })
+            .await
+            .expect("allocation");
+    }
+}
+
+async fn nested_pages_cost_the_same_statements_at_any_size(app: &TestApp) {
+    hundred_partnerships(app).await;
+    let query = r#"query($first: Int) { partnerships(first: $first, orderBy: { field: TITLE }) {
+        nodes { title
+          members(first: 5) { nodes { roles actor { name } } }
+          allocations(first: 5) { nodes { eligibleCost stream { code } } } } } }"#;
+    let mut costs = Vec::new();
+    for first in [10, 100] {
+        let before = app.db.statement_count();
+        let data = app.ok(query, json!({ "first": first })).await;
+        costs.push(app.db.statement_count() - before);
+        let nodes = data["partnerships"]["nodes"].as_array().expect("nodes");
+        assert_eq!(nodes.len(), first);
+        assert_eq!(nodes[0]["title"], "Partnership 000");
+        assert_eq!(nodes[0]["members"]["nodes"][0]["actor"]["name"], "Lead 000");
+        assert_eq!(
+            nodes[0]["members"]["nodes"][1]["actor"]["name"],
+            "Partner 000"
+        );
+        assert_eq!(
+            nodes[first - 1]["allocations"]["nodes"][0]["stream"]["code"],
+            "AMIF"
+        );
+    }
+    assert_eq!(
+        costs[0], costs[1],
+        "a page of 100 costs what a page of 10 does: {costs:?}"
+    );
+    assert!(
+        costs[1] <= 6,
+        "partnerships, their themes, members, actors, allocations, streams: {costs:?}"
+    );
 }

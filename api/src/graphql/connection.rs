@@ -77,7 +77,13 @@ impl TotalCount {
             Count::Actors(filter) => db.actors().count(filter).await,
             Count::Partnerships(filter) => db.partnerships().count(filter).await,
             Count::MembersOfPartnership(id, former) => {
-                db.memberships().count_of_partnership(*id, *former).await
+                let key = super::loaders::MemberCount {
+                    partnership: *id,
+                    include_former: *former,
+                };
+                return Ok(super::load(ctx, key)
+                    .await?
+                    .map_or(0, |n| i64::try_from(n).unwrap_or(i64::MAX)));
             }
             Count::MembershipsOfActor(id, former, drafts) => {
                 db.memberships().count_of_actor(*id, *former, *drafts).await
@@ -92,6 +98,21 @@ impl TotalCount {
 }
 
 pub type CountedConnection<N> = Connection<String, N, TotalCount>;
+
+/// The id after which a nested list continues, from a cursor of that list (`order` is the
+/// list's order key, such as `memberships.added.asc`).
+pub fn nested_after(page: &PageRequest, order: &str) -> ApiResult<Option<uuid::Uuid>> {
+    match &page.after {
+        None => Ok(None),
+        Some(cursor) if cursor.order == order && cursor.sort == persistence::SortValue::None => {
+            Ok(Some(cursor.id))
+        }
+        Some(_) => Err(ApiError::bad_input(
+            "after",
+            "is not a cursor returned by this list in this order",
+        )),
+    }
+}
 
 /// Turns a repository page into a connection of `N`.
 pub fn connection<T, N: OutputType>(

@@ -13,7 +13,7 @@ use domain::ids::{
 };
 use domain::membership::Membership;
 use domain::partnership::Partnership;
-use persistence::Database;
+use persistence::{Database, Page};
 
 use crate::error::ApiError;
 
@@ -23,8 +23,15 @@ pub struct RepoLoader {
 
 pub type Loaders = DataLoader<RepoLoader>;
 
-pub fn loaders(db: Database) -> Loaders {
-    DataLoader::new(RepoLoader { db }, tokio::spawn)
+/// The default batch window: how long a loader waits for sibling resolvers to register
+/// their keys before it reads the batch.
+pub const DEFAULT_BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// Loaders whose batches collect keys for `window`: long enough that every resolver of a page
+/// registers its key (one statement per level, not one per parent), short enough not to be
+/// felt. Tests that count statements widen it so a slow debug build cannot split a batch.
+pub fn loaders(db: Database, window: std::time::Duration) -> Loaders {
+    DataLoader::new(RepoLoader { db }, tokio::spawn).delay(window)
 }
 
 /// The paid total (ledger sum, in cents) of one allocation, as a loader key.
@@ -42,6 +49,142 @@ impl Loader<PaidOf> for RepoLoader {
             .iter()
             .map(|k| (*k, totals.get(&k.0).copied().unwrap_or(0)))
             .collect())
+    }
+}
+
+/// The first page of a partnership's members, as a loader key: the pages of all partnerships
+/// of a response load in one statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MembersPage {
+    pub partnership: PartnershipId,
+    pub include_former: bool,
+    pub first: u64,
+    pub after: Option<uuid::Uuid>,
+}
+
+impl Loader<MembersPage> for RepoLoader {
+    type Value = Page<Membership>;
+    type Error = ApiError;
+
+    async fn load(
+        &self,
+        keys: &[MembersPage],
+    ) -> Result<HashMap<MembersPage, Page<Membership>>, ApiError> {
+        let mut groups: HashMap<(bool, u64, Option<uuid::Uuid>), Vec<PartnershipId>> =
+            HashMap::new();
+        for k in keys {
+            groups
+                .entry((k.include_former, k.first, k.after))
+                .or_default()
+                .push(k.partnership);
+        }
+        let mut out = HashMap::new();
+        for ((include_former, first, after), ids) in groups {
+            let pages = self
+                .db
+                .memberships()
+                .pages_of_partnerships(&ids, include_former, first, after)
+                .await?;
+            for (partnership, page) in pages {
+                out.insert(
+                    MembersPage {
+                        partnership,
+                        include_former,
+                        first,
+                        after,
+                    },
+                    page,
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The number of a partnership's members, as a loader key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MemberCount {
+    pub partnership: PartnershipId,
+    pub include_former: bool,
+}
+
+impl Loader<MemberCount> for RepoLoader {
+    type Value = u64;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[MemberCount]) -> Result<HashMap<MemberCount, u64>, ApiError> {
+        let mut out = HashMap::new();
+        for include_former in [false, true] {
+            let ids: Vec<PartnershipId> = keys
+                .iter()
+                .filter(|k| k.include_former == include_former)
+                .map(|k| k.partnership)
+                .collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let counts = self
+                .db
+                .memberships()
+                .counts_of_partnerships(&ids, include_former)
+                .await?;
+            for partnership in ids {
+                let n = counts.get(&partnership).copied().unwrap_or(0);
+                out.insert(
+                    MemberCount {
+                        partnership,
+                        include_former,
+                    },
+                    n,
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The first page of a partnership's allocations, as a loader key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AllocationsPage {
+    pub partnership: PartnershipId,
+    pub first: u64,
+    pub after: Option<uuid::Uuid>,
+}
+
+impl Loader<AllocationsPage> for RepoLoader {
+    type Value = Page<Allocation>;
+    type Error = ApiError;
+
+    async fn load(
+        &self,
+        keys: &[AllocationsPage],
+    ) -> Result<HashMap<AllocationsPage, Page<Allocation>>, ApiError> {
+        let mut groups: HashMap<(u64, Option<uuid::Uuid>), Vec<PartnershipId>> = HashMap::new();
+        for k in keys {
+            groups
+                .entry((k.first, k.after))
+                .or_default()
+                .push(k.partnership);
+        }
+        let mut out = HashMap::new();
+        for ((first, after), ids) in groups {
+            for (partnership, page) in self
+                .db
+                .allocations()
+                .pages_of_partnerships(&ids, first, after)
+                .await?
+            {
+                out.insert(
+                    AllocationsPage {
+                        partnership,
+                        first,
+                        after,
+                    },
+                    page,
+                );
+            }
+        }
+        Ok(out)
     }
 }
 

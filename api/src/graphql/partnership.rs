@@ -110,11 +110,16 @@ impl Partnership {
         #[graphql(default = false, desc = "Also list members who have left.")] include_former: bool,
     ) -> async_graphql::Result<CountedConnection<Membership>> {
         let page = page_request(first, after, Direction::Asc)?;
-        let result = db(ctx)?
-            .memberships()
-            .of_partnership(self.0.id, include_former, &page)
-            .await
-            .map_err(ApiError::from)?;
+        let key = super::loaders::MembersPage {
+            partnership: self.0.id,
+            include_former,
+            first: page.first,
+            after: super::connection::nested_after(&page, "memberships.added.asc")?,
+        };
+        let result = load(ctx, key).await?.unwrap_or(persistence::Page {
+            items: Vec::new(),
+            has_next_page: false,
+        });
         Ok(connection(
             result,
             page.after.is_some(),
@@ -130,11 +135,26 @@ impl Partnership {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<CountedConnection<Allocation>> {
+        let page = page_request(first, after, Direction::Asc)?;
+        let key = super::loaders::AllocationsPage {
+            partnership: self.0.id,
+            first: page.first,
+            after: super::connection::nested_after(&page, "allocations.created.asc")?,
+        };
+        let result = load(ctx, key).await?.unwrap_or(persistence::Page {
+            items: Vec::new(),
+            has_next_page: false,
+        });
         let filter = AllocationFilter {
             partnership: Some(self.0.id),
             ..Default::default()
         };
-        Ok(super::funding::list_allocations(ctx, filter, first, after).await?)
+        Ok(connection(
+            result,
+            page.after.is_some(),
+            Count::Allocations(filter),
+            Allocation,
+        ))
     }
 
     /// What the partnership's awards (AWARDED and CLOSED allocations) hold and what was paid.

@@ -625,6 +625,62 @@ impl Allocations<'_> {
         }))
     }
 
+    /// The first page of the allocations of each of these partnerships, in one statement (see
+    /// `Memberships::pages_of_partnerships`).
+    #[instrument(name = "repo.allocations.pages_of_partnerships", skip_all, fields(n = ids.len()))]
+    pub async fn pages_of_partnerships(
+        &self,
+        ids: &[PartnershipId],
+        first: u64,
+        after: Option<uuid::Uuid>,
+    ) -> Result<HashMap<PartnershipId, Page<Allocation>>, RepoError> {
+        use sea_orm::sea_query::{Alias, Asterisk, ExprTrait};
+        let mut inner = Query::select();
+        inner
+            .column((allocation::Entity, Asterisk))
+            .expr_as(
+                Expr::cust("ROW_NUMBER() OVER (PARTITION BY allocation.partnership_id ORDER BY allocation.id)"),
+                Alias::new("rn"),
+            )
+            .from(allocation::Entity)
+            .and_where(allocation::Column::PartnershipId.is_in(ids.iter().map(PartnershipId::as_uuid)));
+        if let Some(after) = after {
+            inner.and_where(allocation::Column::Id.gt(after));
+        }
+        let outer = Query::select()
+            .column(Asterisk)
+            .from_subquery(inner.to_owned(), Alias::new("ranked"))
+            .and_where(
+                Expr::col(Alias::new("rn")).lte(i64::try_from(first + 1).unwrap_or(i64::MAX)),
+            )
+            .to_owned();
+        let conn = self.db.connection();
+        let statement = conn.get_database_backend().build(&outer);
+        let rows = allocation::Entity::find()
+            .from_raw_sql(statement)
+            .all(conn)
+            .await?;
+        let mut grouped: HashMap<PartnershipId, Vec<Allocation>> =
+            ids.iter().map(|id| (*id, Vec::new())).collect();
+        for row in rows {
+            let a = super::rows::allocation(row)?;
+            grouped.entry(a.partnership_id).or_default().push(a);
+        }
+        let key = order_key("allocations.created", SortDirection::Asc);
+        Ok(grouped
+            .into_iter()
+            .map(|(id, mut items)| {
+                items.sort_by_key(|a| a.id);
+                let page = Page::from_rows(items, first, |a| Cursor {
+                    order: key.clone(),
+                    sort: SortValue::None,
+                    id: a.id.as_uuid(),
+                });
+                (id, page)
+            })
+            .collect())
+    }
+
     /// How many allocations match, with exactly the filter of [`Self::list`].
     pub async fn count(&self, filter: &AllocationFilter) -> Result<u64, RepoError> {
         Ok(allocation::Entity::find()
