@@ -121,6 +121,36 @@ impl<T> Page<T> {
     }
 }
 
+/// The first `first + 1` rows of each partition, ordered by id, in one statement: a window
+/// function ranks the rows of each parent (`partition` names the parent column, as
+/// `membership.partnership_id`), so the nested pages of a whole page of parents cost one
+/// statement instead of one per parent.
+pub(crate) fn ranked_by_parent(
+    table: impl sea_orm::sea_query::IntoIden + Clone,
+    partition: &str,
+    id: &str,
+    condition: Condition,
+    first: u64,
+) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query};
+    let inner = Query::select()
+        .column((table.clone(), Asterisk))
+        .expr_as(
+            Expr::cust(format!(
+                "ROW_NUMBER() OVER (PARTITION BY {partition} ORDER BY {id})"
+            )),
+            Alias::new("rn"),
+        )
+        .from(table)
+        .cond_where(condition)
+        .to_owned();
+    Query::select()
+        .column(Asterisk)
+        .from_subquery(inner, Alias::new("ranked"))
+        .and_where(Expr::col(Alias::new("rn")).lte(i64::try_from(first + 1).unwrap_or(i64::MAX)))
+        .to_owned()
+}
+
 fn sort_value(value: &SortValue) -> Option<Value> {
     match value {
         SortValue::None => None,

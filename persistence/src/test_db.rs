@@ -142,3 +142,30 @@ impl Drop for TestDatabase {
         }
     }
 }
+
+/// Runs each named async test function (taking `&Database`) once on a fresh SQLite file and
+/// once on a fresh PostgreSQL database (skipped, with a notice, where PostgreSQL is not
+/// reachable outside CI).
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let test_db = $crate::test_db::TestDatabase::sqlite();
+                let db = test_db.connect_migrated().await;
+                super::$name(&db).await;
+            })+
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let Some(test_db) = $crate::test_db::TestDatabase::postgres().await else {
+                    return;
+                };
+                let db = test_db.connect_migrated().await;
+                super::$name(&db).await;
+            })+
+        }
+    };
+}

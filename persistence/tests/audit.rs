@@ -7,30 +7,7 @@ use persistence::audit::{AuditContext, AuditFilter};
 use persistence::{Database, PageRequest};
 use sea_orm::ConnectionTrait;
 
-macro_rules! on_both {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let test_db = persistence::test_db::TestDatabase::sqlite();
-                let db = test_db.connect_migrated().await;
-                super::$name(&db).await;
-            })+
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let Some(test_db) = persistence::test_db::TestDatabase::postgres().await else {
-                    return;
-                };
-                let db = test_db.connect_migrated().await;
-                super::$name(&db).await;
-            })+
-        }
-    };
-}
-
-on_both!(
+persistence::on_both_databases!(
     writes_leave_chained_events_and_refusals_none,
     a_rewritten_event_breaks_the_chain,
     concurrent_writers_keep_one_chain,

@@ -20,30 +20,7 @@ use domain::territory::CountryCode;
 use persistence::repo::{AllocationFilter, Dimension, NewAllocation, RuleText};
 use persistence::{Database, PageRequest, RepoError};
 
-macro_rules! on_both {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let test_db = persistence::test_db::TestDatabase::sqlite();
-                let db = test_db.connect_migrated().await;
-                super::$name(&db).await;
-            })+
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let Some(test_db) = persistence::test_db::TestDatabase::postgres().await else {
-                    return;
-                };
-                let db = test_db.connect_migrated().await;
-                super::$name(&db).await;
-            })+
-        }
-    };
-}
-
-on_both!(
+persistence::on_both_databases!(
     programmes_keep_their_category_and_code,
     concurrent_awards_never_overdraw_the_envelope,
     the_payments_ledger_stays_within_the_award,

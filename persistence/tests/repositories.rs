@@ -21,30 +21,7 @@ use persistence::repo::{
 };
 use persistence::{Database, PageRequest, RepoError};
 
-macro_rules! on_both {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test]
-            async fn $name() {
-                let test_db = persistence::test_db::TestDatabase::sqlite();
-                let db = test_db.connect_migrated().await;
-                super::$name(&db).await;
-            })+
-        }
-        mod postgres {
-            $(#[tokio::test]
-            async fn $name() {
-                let Some(test_db) = persistence::test_db::TestDatabase::postgres().await else {
-                    return;
-                };
-                let db = test_db.connect_migrated().await;
-                super::$name(&db).await;
-            })+
-        }
-    };
-}
-
-on_both!(
+persistence::on_both_databases!(
     actors_round_trip_and_filter,
     hierarchy_refuses_cycles_and_wrong_levels,
     unique_pic_is_a_conflict,

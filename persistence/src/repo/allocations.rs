@@ -634,26 +634,18 @@ impl Allocations<'_> {
         first: u64,
         after: Option<uuid::Uuid>,
     ) -> Result<HashMap<PartnershipId, Page<Allocation>>, RepoError> {
-        use sea_orm::sea_query::{Alias, Asterisk, ExprTrait};
-        let mut inner = Query::select();
-        inner
-            .column((allocation::Entity, Asterisk))
-            .expr_as(
-                Expr::cust("ROW_NUMBER() OVER (PARTITION BY allocation.partnership_id ORDER BY allocation.id)"),
-                Alias::new("rn"),
-            )
-            .from(allocation::Entity)
-            .and_where(allocation::Column::PartnershipId.is_in(ids.iter().map(PartnershipId::as_uuid)));
+        let mut condition = Condition::all()
+            .add(allocation::Column::PartnershipId.is_in(ids.iter().map(PartnershipId::as_uuid)));
         if let Some(after) = after {
-            inner.and_where(allocation::Column::Id.gt(after));
+            condition = condition.add(allocation::Column::Id.gt(after));
         }
-        let outer = Query::select()
-            .column(Asterisk)
-            .from_subquery(inner.to_owned(), Alias::new("ranked"))
-            .and_where(
-                Expr::col(Alias::new("rn")).lte(i64::try_from(first + 1).unwrap_or(i64::MAX)),
-            )
-            .to_owned();
+        let outer = crate::pagination::ranked_by_parent(
+            allocation::Entity,
+            "allocation.partnership_id",
+            "allocation.id",
+            condition,
+            first,
+        );
         let conn = self.db.connection();
         let statement = conn.get_database_backend().build(&outer);
         let rows = allocation::Entity::find()

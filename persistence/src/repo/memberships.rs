@@ -253,29 +253,21 @@ impl Memberships<'_> {
         first: u64,
         after: Option<uuid::Uuid>,
     ) -> Result<std::collections::HashMap<PartnershipId, Page<Membership>>, RepoError> {
-        use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query};
-        let mut inner = Query::select();
-        inner
-            .column((membership::Entity, Asterisk))
-            .expr_as(
-                Expr::cust("ROW_NUMBER() OVER (PARTITION BY membership.partnership_id ORDER BY membership.id)"),
-                Alias::new("rn"),
-            )
-            .from(membership::Entity)
-            .and_where(membership::Column::PartnershipId.is_in(ids.iter().map(PartnershipId::as_uuid)));
+        let mut condition = sea_orm::sea_query::Condition::all()
+            .add(membership::Column::PartnershipId.is_in(ids.iter().map(PartnershipId::as_uuid)));
         if !include_former {
-            inner.and_where(membership::Column::LeftOn.is_null());
+            condition = condition.add(membership::Column::LeftOn.is_null());
         }
         if let Some(after) = after {
-            inner.and_where(membership::Column::Id.gt(after));
+            condition = condition.add(membership::Column::Id.gt(after));
         }
-        let outer = Query::select()
-            .column(Asterisk)
-            .from_subquery(inner.to_owned(), Alias::new("ranked"))
-            .and_where(
-                Expr::col(Alias::new("rn")).lte(i64::try_from(first + 1).unwrap_or(i64::MAX)),
-            )
-            .to_owned();
+        let outer = crate::pagination::ranked_by_parent(
+            membership::Entity,
+            "membership.partnership_id",
+            "membership.id",
+            condition,
+            first,
+        );
         let conn = self.db.connection();
         let statement = conn.get_database_backend().build(&outer);
         let rows = membership::Entity::find()
