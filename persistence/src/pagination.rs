@@ -121,6 +121,52 @@ impl<T> Page<T> {
     }
 }
 
+/// A page of `query`'s rows ordered by `id` alone (the creation order of UUIDv7 ids), after the
+/// page's cursor, which must come from the list named `list`.
+pub(crate) async fn page_by_id<E, T>(
+    conn: &impl sea_orm::ConnectionTrait,
+    query: sea_orm::Select<E>,
+    id: E::Column,
+    list: &str,
+    page: &PageRequest,
+    convert: impl Fn(E::Model) -> Result<T, crate::RepoError>,
+    id_of: impl Fn(&T) -> Uuid,
+) -> Result<Page<T>, crate::RepoError>
+where
+    E: sea_orm::EntityTrait,
+{
+    use sea_orm::{QueryFilter, QueryOrder, QuerySelect};
+    let key = order_key(list, page.direction);
+    let mut query = query;
+    if let Some(cursor) = &page.after {
+        query = query.filter(after(
+            &key,
+            SortValue::None,
+            None,
+            id,
+            cursor,
+            page.direction,
+        )?);
+    }
+    let order = match page.direction {
+        SortDirection::Asc => sea_orm::Order::Asc,
+        SortDirection::Desc => sea_orm::Order::Desc,
+    };
+    let rows = query
+        .order_by(id, order)
+        .limit(page.first + 1)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(convert)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_rows(rows, page.first, |item| Cursor {
+        order: key.clone(),
+        sort: SortValue::None,
+        id: id_of(item),
+    }))
+}
+
 /// The first `first + 1` rows of each partition, ordered by id, in one statement: a window
 /// function ranks the rows of each parent (`partition` names the parent column, as
 /// `membership.partnership_id`), so the nested pages of a whole page of parents cost one

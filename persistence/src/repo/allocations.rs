@@ -27,7 +27,7 @@ use crate::database::WriteTx;
 use crate::entities::{
     allocation, allocation_budget, ceiling_rule, membership, partnership, payment, programme,
 };
-use crate::pagination::{Cursor, Page, PageRequest, SortDirection, SortValue, after, order_key};
+use crate::pagination::{Cursor, Page, PageRequest, SortDirection, SortValue, order_key};
 use crate::{Backend, Database, RepoError};
 
 /// A new allocation: REQUESTED, drawing on a programme.
@@ -459,36 +459,16 @@ impl Allocations<'_> {
         id: AllocationId,
         page: &PageRequest,
     ) -> Result<Page<Payment>, RepoError> {
-        let key = order_key("payments.recorded", page.direction);
-        let mut query =
-            payment::Entity::find().filter(payment::Column::AllocationId.eq(id.as_uuid()));
-        if let Some(cursor) = &page.after {
-            query = query.filter(after(
-                &key,
-                SortValue::None,
-                None,
-                payment::Column::Id,
-                cursor,
-                page.direction,
-            )?);
-        }
-        let order = match page.direction {
-            SortDirection::Asc => sea_orm::Order::Asc,
-            SortDirection::Desc => sea_orm::Order::Desc,
-        };
-        let rows = query
-            .order_by(payment::Column::Id, order)
-            .limit(page.first + 1)
-            .all(self.db.connection())
-            .await?
-            .into_iter()
-            .map(super::rows::payment)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_rows(rows, page.first, |p| Cursor {
-            order: key.clone(),
-            sort: SortValue::None,
-            id: p.id.as_uuid(),
-        }))
+        crate::pagination::page_by_id(
+            self.db.connection(),
+            payment::Entity::find().filter(payment::Column::AllocationId.eq(id.as_uuid())),
+            payment::Column::Id,
+            "payments.recorded",
+            page,
+            super::rows::payment,
+            |p| p.id.as_uuid(),
+        )
+        .await
     }
 
     /// How many entries an allocation's ledger has.
@@ -594,35 +574,16 @@ impl Allocations<'_> {
         filter: &AllocationFilter,
         page: &PageRequest,
     ) -> Result<Page<Allocation>, RepoError> {
-        let mut query = allocation::Entity::find().filter(filter.condition());
-        let key = order_key("allocations.created", page.direction);
-        if let Some(cursor) = &page.after {
-            query = query.filter(after(
-                &key,
-                SortValue::None,
-                None,
-                allocation::Column::Id,
-                cursor,
-                page.direction,
-            )?);
-        }
-        let order = match page.direction {
-            SortDirection::Asc => sea_orm::Order::Asc,
-            SortDirection::Desc => sea_orm::Order::Desc,
-        };
-        let rows = query
-            .order_by(allocation::Column::Id, order)
-            .limit(page.first + 1)
-            .all(self.db.connection())
-            .await?
-            .into_iter()
-            .map(super::rows::allocation)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_rows(rows, page.first, |a| Cursor {
-            order: key.clone(),
-            sort: SortValue::None,
-            id: a.id.as_uuid(),
-        }))
+        crate::pagination::page_by_id(
+            self.db.connection(),
+            allocation::Entity::find().filter(filter.condition()),
+            allocation::Column::Id,
+            "allocations.created",
+            page,
+            super::rows::allocation,
+            |a| a.id.as_uuid(),
+        )
+        .await
     }
 
     /// The first page of the allocations of each of these partnerships, in one statement (see

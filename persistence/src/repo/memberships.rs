@@ -16,7 +16,7 @@ use tracing::instrument;
 use super::DraftVisibility;
 use crate::database::WriteTx;
 use crate::entities::{actor, membership};
-use crate::pagination::{Cursor, Page, PageRequest, SortDirection, SortValue, after, order_key};
+use crate::pagination::{Cursor, Page, PageRequest, SortDirection, SortValue, order_key};
 use crate::{Database, RepoError};
 
 /// A change to one membership; `None` leaves a field as it is.
@@ -387,34 +387,16 @@ impl Memberships<'_> {
         if !include_former {
             query = query.filter(membership::Column::LeftOn.is_null());
         }
-        let key = order_key("memberships.added", page.direction);
-        if let Some(cursor) = &page.after {
-            query = query.filter(after(
-                &key,
-                SortValue::None,
-                None,
-                membership::Column::Id,
-                cursor,
-                page.direction,
-            )?);
-        }
-        let order = match page.direction {
-            SortDirection::Asc => sea_orm::Order::Asc,
-            SortDirection::Desc => sea_orm::Order::Desc,
-        };
-        let rows = query
-            .order_by(membership::Column::Id, order)
-            .limit(page.first + 1)
-            .all(self.db.connection())
-            .await?
-            .into_iter()
-            .map(super::rows::membership)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_rows(rows, page.first, |m| Cursor {
-            order: key.clone(),
-            sort: SortValue::None,
-            id: m.id.as_uuid(),
-        }))
+        crate::pagination::page_by_id(
+            self.db.connection(),
+            query,
+            membership::Column::Id,
+            "memberships.added",
+            page,
+            super::rows::membership,
+            |m| m.id.as_uuid(),
+        )
+        .await
     }
 }
 
