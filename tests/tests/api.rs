@@ -1473,4 +1473,25 @@ async fn nested_pages_cost_the_same_statements_at_any_size(app: &TestApp) {
         costs[1] <= 6,
         "partnerships, their themes, members, actors, allocations, streams: {costs:?}"
     );
+
+    // The other direction: actors -> memberships -> partnership.
+    let query = r#"query($first: Int) { actors(first: $first, filter: { nameContains: "Lead" }) {
+        nodes { name memberships(first: 5) { nodes { roles partnership { title } } } } } }"#;
+    let mut costs = Vec::new();
+    for first in [10, 100] {
+        let before = app.db.statement_count();
+        let data = app.ok(query, json!({ "first": first })).await;
+        costs.push(app.db.statement_count() - before);
+        let nodes = data["actors"]["nodes"].as_array().expect("nodes");
+        assert_eq!(nodes.len(), first);
+        assert_eq!(
+            nodes[0]["memberships"]["nodes"][0]["partnership"]["title"],
+            "Partnership 000"
+        );
+    }
+    assert_eq!(costs[0], costs[1], "{costs:?}");
+    assert!(
+        costs[1] <= 4,
+        "actors, memberships, partnerships, their themes: {costs:?}"
+    );
 }

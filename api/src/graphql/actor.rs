@@ -157,11 +157,17 @@ impl Actor {
     ) -> async_graphql::Result<CountedConnection<Membership>> {
         let page = page_request(first, after, SortDirection::Asc)?;
         let drafts = drafts(ctx)?;
-        let result = db(ctx)?
-            .memberships()
-            .of_actor(self.0.id, include_former, drafts, &page)
-            .await
-            .map_err(ApiError::from)?;
+        let key = super::loaders::ActorMembershipsPage {
+            actor: self.0.id,
+            include_former,
+            drafts,
+            first: page.first,
+            after: super::connection::nested_after(&page, "memberships.added.asc")?,
+        };
+        let result = load(ctx, key).await?.unwrap_or(persistence::Page {
+            items: Vec::new(),
+            has_next_page: false,
+        });
         Ok(connection(
             result,
             page.after.is_some(),

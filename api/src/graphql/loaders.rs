@@ -101,6 +101,60 @@ impl Loader<MembersPage> for RepoLoader {
     }
 }
 
+/// The first page of an actor's memberships, as seen by the reader, as a loader key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ActorMembershipsPage {
+    pub actor: ActorId,
+    pub include_former: bool,
+    pub drafts: persistence::repo::DraftVisibility,
+    pub first: u64,
+    pub after: Option<uuid::Uuid>,
+}
+
+type ActorPageGroup = (
+    bool,
+    persistence::repo::DraftVisibility,
+    u64,
+    Option<uuid::Uuid>,
+);
+
+impl Loader<ActorMembershipsPage> for RepoLoader {
+    type Value = Page<Membership>;
+    type Error = ApiError;
+
+    async fn load(
+        &self,
+        keys: &[ActorMembershipsPage],
+    ) -> Result<HashMap<ActorMembershipsPage, Page<Membership>>, ApiError> {
+        let mut groups: HashMap<ActorPageGroup, Vec<ActorId>> = HashMap::new();
+        for k in keys {
+            groups
+                .entry((k.include_former, k.drafts, k.first, k.after))
+                .or_default()
+                .push(k.actor);
+        }
+        let mut out = HashMap::new();
+        for ((include_former, drafts, first, after), ids) in groups {
+            let pages = self
+                .db
+                .memberships()
+                .pages_of_actors(&ids, include_former, drafts, first, after)
+                .await?;
+            for (actor, page) in pages {
+                let key = ActorMembershipsPage {
+                    actor,
+                    include_former,
+                    drafts,
+                    first,
+                    after,
+                };
+                out.insert(key, page);
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// The number of a partnership's members, as a loader key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MemberCount {

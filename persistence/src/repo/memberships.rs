@@ -253,8 +253,73 @@ impl Memberships<'_> {
         first: u64,
         after: Option<uuid::Uuid>,
     ) -> Result<std::collections::HashMap<PartnershipId, Page<Membership>>, RepoError> {
+        let parents: Vec<uuid::Uuid> = ids.iter().map(PartnershipId::as_uuid).collect();
+        let condition = sea_orm::sea_query::Condition::all()
+            .add(membership::Column::PartnershipId.is_in(parents.clone()));
+        let pages = self
+            .ranked_pages(
+                condition,
+                "membership.partnership_id",
+                &parents,
+                include_former,
+                first,
+                after,
+                |m| m.partnership_id.as_uuid(),
+            )
+            .await?;
+        Ok(pages
+            .into_iter()
+            .map(|(id, page)| (PartnershipId::from_uuid(id), page))
+            .collect())
+    }
+
+    /// The first page of the memberships of each of these actors, in one statement, in the
+    /// partnerships the reader may see.
+    #[instrument(name = "repo.memberships.pages_of_actors", skip_all, fields(n = ids.len()))]
+    pub async fn pages_of_actors(
+        &self,
+        ids: &[ActorId],
+        include_former: bool,
+        drafts: DraftVisibility,
+        first: u64,
+        after: Option<uuid::Uuid>,
+    ) -> Result<std::collections::HashMap<ActorId, Page<Membership>>, RepoError> {
+        let parents: Vec<uuid::Uuid> = ids.iter().map(ActorId::as_uuid).collect();
         let mut condition = sea_orm::sea_query::Condition::all()
-            .add(membership::Column::PartnershipId.is_in(ids.iter().map(PartnershipId::as_uuid)));
+            .add(membership::Column::ActorId.is_in(parents.clone()));
+        if let Some(visible) = drafts.on_column(membership::Column::PartnershipId) {
+            condition = condition.add(visible);
+        }
+        let pages = self
+            .ranked_pages(
+                condition,
+                "membership.actor_id",
+                &parents,
+                include_former,
+                first,
+                after,
+                |m| m.actor_id.as_uuid(),
+            )
+            .await?;
+        Ok(pages
+            .into_iter()
+            .map(|(id, page)| (ActorId::from_uuid(id), page))
+            .collect())
+    }
+
+    /// Ranks the memberships matching `condition` within each parent and cuts each parent's
+    /// first page.
+    #[allow(clippy::too_many_arguments)]
+    async fn ranked_pages(
+        &self,
+        mut condition: sea_orm::sea_query::Condition,
+        partition: &str,
+        parents: &[uuid::Uuid],
+        include_former: bool,
+        first: u64,
+        after: Option<uuid::Uuid>,
+        parent_of: impl Fn(&Membership) -> uuid::Uuid,
+    ) -> Result<std::collections::HashMap<uuid::Uuid, Page<Membership>>, RepoError> {
         if !include_former {
             condition = condition.add(membership::Column::LeftOn.is_null());
         }
@@ -263,7 +328,7 @@ impl Memberships<'_> {
         }
         let outer = crate::pagination::ranked_by_parent(
             membership::Entity,
-            "membership.partnership_id",
+            partition,
             "membership.id",
             condition,
             first,
@@ -274,11 +339,11 @@ impl Memberships<'_> {
             .from_raw_sql(statement)
             .all(conn)
             .await?;
-        let mut grouped: std::collections::HashMap<PartnershipId, Vec<Membership>> =
-            ids.iter().map(|id| (*id, Vec::new())).collect();
+        let mut grouped: std::collections::HashMap<uuid::Uuid, Vec<Membership>> =
+            parents.iter().map(|id| (*id, Vec::new())).collect();
         for row in rows {
             let m = super::rows::membership(row)?;
-            grouped.entry(m.partnership_id).or_default().push(m);
+            grouped.entry(parent_of(&m)).or_default().push(m);
         }
         let key = order_key("memberships.added", SortDirection::Asc);
         Ok(grouped

@@ -45,7 +45,7 @@ pub struct PartnershipFilter {
 }
 
 /// Which DRAFT partnerships a reader may see (see `domain::access::can_see_partnership`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum DraftVisibility {
     /// Funders and administrators see every partnership.
     #[default]
