@@ -135,6 +135,16 @@ async fn bad_tokens_get_401_and_no_data(app: &TestApp) {
         let flipped: String = sig.chars().rev().collect();
         format!("{head}.{flipped}")
     };
+    let critical = {
+        let mut header = Header::new(Algorithm::HS256);
+        header.crit = Some(vec!["exp-extension".into()]);
+        jsonwebtoken::encode(
+            &header,
+            &claims("city", Some(&city)),
+            &EncodingKey::from_secret(TEST_SECRET.as_bytes()),
+        )
+        .expect("sign")
+    };
     let without = |claim: &str| {
         let mut c = claims("city", Some(&city));
         c.as_object_mut().expect("object").remove(claim);
@@ -225,6 +235,10 @@ async fn bad_tokens_get_401_and_no_data(app: &TestApp) {
                 "Bearer {}",
                 with("actor_id", json!(global_id("Partnership")))
             )),
+        ),
+        (
+            "a critical header extension",
+            Some(format!("Bearer {critical}")),
         ),
         ("garbage", Some("Bearer not.a.token".to_owned())),
         (

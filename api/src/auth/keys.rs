@@ -187,6 +187,13 @@ impl Verifier {
         let header = jsonwebtoken::decode_header(token).map_err(|_| {
             AuthError::new("the token is not a signed JWT with a supported algorithm")
         })?;
+        // RFC 7515: critical header extensions the server does not understand are refused,
+        // and it understands none.
+        if header.crit.is_some() {
+            return Err(AuthError::new(
+                "the token names critical header extensions this registry does not support",
+            ));
+        }
         let key = self.key_for(header.alg, header.kid.as_deref())?;
         let mut validation = Validation::new(header.alg);
         validation.leeway = self.leeway;
