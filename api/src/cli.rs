@@ -193,6 +193,15 @@ enum Command {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Writes the synthetic data set (scale 1: 10,000 actors, 50,000 partnerships, 250,000
+    /// memberships, 100,000 allocations) into an empty registry; the same scale writes the same
+    /// rows.
+    SeedSynthetic {
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// The audit trail.
     Audit {
         #[command(subcommand)]
@@ -219,6 +228,25 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Migrate { database } => {
             open(&database).await?;
             tracing::info!("migrations are up to date");
+            Ok(())
+        }
+        Command::SeedSynthetic { scale, database } => {
+            let db = open(&database)
+                .await?
+                .with_audit(persistence::audit::AuditContext::system("seed-synthetic"));
+            let started = std::time::Instant::now();
+            let counts = db
+                .seed_synthetic(scale)
+                .await
+                .map_err(|e| format!("synthetic data: {e}"))?;
+            println!(
+                "{} actors, {} partnerships, {} memberships and {} allocations written in {:.1} s",
+                counts.actors,
+                counts.partnerships,
+                counts.memberships,
+                counts.allocations,
+                started.elapsed().as_secs_f64()
+            );
             Ok(())
         }
         Command::Audit {

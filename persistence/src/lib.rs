@@ -9,6 +9,12 @@ mod error;
 pub mod migrations;
 pub mod pagination;
 pub mod repo;
+pub mod synthetic;
+
+/// Current time, truncated to microseconds (see `repo::now`).
+pub(crate) fn repo_now() -> chrono::DateTime<chrono::Utc> {
+    repo::now()
+}
 pub mod test_db;
 
 pub use database::{Backend, Database};
