@@ -8,15 +8,23 @@ use sea_orm::{ColumnTrait, Value};
 use uuid::Uuid;
 
 /// Up or down.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum SortDirection {
     #[default]
     Asc,
     Desc,
 }
 
+/// The direction as sea-orm spells it.
+pub(crate) fn direction(direction: SortDirection) -> sea_orm::Order {
+    match direction {
+        SortDirection::Asc => sea_orm::Order::Asc,
+        SortDirection::Desc => sea_orm::Order::Desc,
+    }
+}
+
 /// The value of a row's sort column, as remembered in a cursor.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SortValue {
     /// Ordered by id alone.
     None,
@@ -27,7 +35,7 @@ pub enum SortValue {
 
 /// Where a page ends: the list and order it belongs to, and the sort value and id of its
 /// last row. A cursor is only accepted by the list and order that issued it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Cursor {
     pub order: String,
     pub sort: SortValue,
@@ -78,7 +86,7 @@ impl Cursor {
 }
 
 /// What page to read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PageRequest {
     pub first: u64,
     pub after: Option<Cursor>,
@@ -135,6 +143,20 @@ pub(crate) async fn page_by_id<E, T>(
 where
     E: sea_orm::EntityTrait,
 {
+    let rows = id_page_query(query, id, list, page)?.all(conn).await?;
+    id_page(rows, list, page, convert, id_of)
+}
+
+/// The statement behind one page of [`page_by_id`].
+pub(crate) fn id_page_query<E>(
+    query: sea_orm::Select<E>,
+    id: E::Column,
+    list: &str,
+    page: &PageRequest,
+) -> Result<sea_orm::Select<E>, crate::RepoError>
+where
+    E: sea_orm::EntityTrait,
+{
     use sea_orm::{QueryFilter, QueryOrder, QuerySelect};
     let key = order_key(list, page.direction);
     let mut query = query;
@@ -148,15 +170,21 @@ where
             page.direction,
         )?);
     }
-    let order = match page.direction {
-        SortDirection::Asc => sea_orm::Order::Asc,
-        SortDirection::Desc => sea_orm::Order::Desc,
-    };
-    let rows = query
-        .order_by(id, order)
-        .limit(page.first + 1)
-        .all(conn)
-        .await?
+    Ok(query
+        .order_by(id, direction(page.direction))
+        .limit(page.first + 1))
+}
+
+/// The rows of one page of [`page_by_id`], in its order, as a page with cursors.
+pub(crate) fn id_page<M, T>(
+    rows: Vec<M>,
+    list: &str,
+    page: &PageRequest,
+    convert: impl Fn(M) -> Result<T, crate::RepoError>,
+    id_of: impl Fn(&T) -> Uuid,
+) -> Result<Page<T>, crate::RepoError> {
+    let key = order_key(list, page.direction);
+    let rows = rows
         .into_iter()
         .map(convert)
         .collect::<Result<Vec<_>, _>>()?;
@@ -165,6 +193,67 @@ where
         sort: SortValue::None,
         id: id_of(item),
     }))
+}
+
+/// The most branches one statement of [`rows_of_each`] holds: SQLite refuses a compound
+/// SELECT of more than 500 terms, and a page has at most 100 parents.
+const BRANCHES_PER_STATEMENT: usize = 100;
+
+/// The rows of each of `queries` (each already filtered, ordered and limited, as a list's
+/// page query), read in one statement per 100 queries: `SELECT *, i AS batch_key FROM (query
+/// i) UNION ALL ... ORDER BY batch_key, <order>`. Each branch keeps its own ORDER BY and
+/// LIMIT, so every branch is an index range scan however many rows its parent has (a window
+/// function would rank them all), and cursors and filters are exactly those of the
+/// single-parent list. `order` repeats the branches' order (column names) because a UNION
+/// ALL does not promise to keep it; the database sorts, so text sorts by its collation.
+pub(crate) async fn rows_of_each<E>(
+    conn: &impl sea_orm::ConnectionTrait,
+    queries: Vec<sea_orm::Select<E>>,
+    order: &[(&'static str, sea_orm::Order)],
+) -> Result<Vec<Vec<E::Model>>, crate::RepoError>
+where
+    E: sea_orm::EntityTrait,
+{
+    use sea_orm::sea_query::{Alias, Asterisk, Expr, Query, UnionType};
+    use sea_orm::{FromQueryResult, QueryTrait};
+    let mut out: Vec<Vec<E::Model>> = (0..queries.len()).map(|_| Vec::new()).collect();
+    let mut queries = queries.into_iter().enumerate().peekable();
+    while queries.peek().is_some() {
+        let mut statement: Option<sea_orm::sea_query::SelectStatement> = None;
+        for (i, query) in queries.by_ref().take(BRANCHES_PER_STATEMENT) {
+            let branch = Query::select()
+                .column(Asterisk)
+                .expr_as(
+                    Expr::val(i64::try_from(i).unwrap_or(i64::MAX)),
+                    Alias::new("batch_key"),
+                )
+                .from_subquery(query.into_query(), Alias::new(format!("b{i}")))
+                .to_owned();
+            match statement.as_mut() {
+                None => statement = Some(branch),
+                Some(s) => {
+                    s.union(UnionType::All, branch);
+                }
+            }
+        }
+        let Some(mut statement) = statement else {
+            break;
+        };
+        statement.order_by(Alias::new("batch_key"), sea_orm::Order::Asc);
+        for (column, direction) in order {
+            statement.order_by(Alias::new(*column), direction.clone());
+        }
+        for row in conn.query_all(&statement).await? {
+            let key: i64 = row.try_get("", "batch_key")?;
+            let model = E::Model::from_query_result(&row, "")?;
+            let slot = usize::try_from(key)
+                .ok()
+                .and_then(|k| out.get_mut(k))
+                .ok_or_else(|| crate::RepoError::Corrupt(format!("batch key {key}")))?;
+            slot.push(model);
+        }
+    }
+    Ok(out)
 }
 
 /// The first `first + 1` rows of each partition, ordered by id, in one statement: a window

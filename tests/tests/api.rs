@@ -14,6 +14,7 @@ on_both_databases!(
     demo_data_loads_once,
     internal_errors_never_show_database_text,
     nested_pages_cost_the_same_statements_at_any_size,
+    nested_lists_of_actors_streams_and_programmes_are_batched,
 );
 
 const CREATE_ACTOR: &str = r#"
@@ -1494,4 +1495,108 @@ async fn nested_pages_cost_the_same_statements_at_any_size(app: &TestApp) {
         costs[1] <= 4,
         "actors, memberships, partnerships, their themes: {costs:?}"
     );
+}
+
+/// Children, an actor's partnerships, and the allocations of streams and programmes load
+/// their nested pages in one statement per level, with working cursors.
+async fn nested_lists_of_actors_streams_and_programmes_are_batched(app: &TestApp) {
+    hundred_partnerships(app).await;
+    let leads = app
+        .ok(
+            r#"{ actors(first: 2, filter: { nameContains: "Lead 00" }) { nodes { id name } } }"#,
+            json!({}),
+        )
+        .await;
+    let leads = leads["actors"]["nodes"].as_array().expect("leads").clone();
+    for (lead, children) in leads
+        .iter()
+        .zip([["Child B", "Child A"], ["Child D", "Child C"]])
+    {
+        for name in children {
+            app.ok(
+                CREATE_ACTOR,
+                json!({ "input": { "kind": "NGO", "name": name, "country": "ES", "parentId": lead["id"] } }),
+            )
+            .await;
+        }
+    }
+
+    let query = r#"query($first: Int) { actors(first: $first, filter: { nameContains: "Lead" }) {
+        nodes { name children(first: 5) { nodes { name } }
+                partnerships(first: 5) { nodes { title } } } } }"#;
+    let mut costs = Vec::new();
+    for first in [10, 100] {
+        let before = app.db.statement_count();
+        let data = app.ok(query, json!({ "first": first })).await;
+        costs.push(app.db.statement_count() - before);
+        let nodes = data["actors"]["nodes"].as_array().expect("nodes");
+        assert_eq!(nodes.len(), first);
+        let names = |node: &Value| -> Vec<String> {
+            node["children"]["nodes"]
+                .as_array()
+                .expect("children")
+                .iter()
+                .map(|c| c["name"].as_str().expect("name").to_owned())
+                .collect()
+        };
+        assert_eq!(nodes[0]["name"], "Lead 000");
+        assert_eq!(names(&nodes[0]), ["Child A", "Child B"], "by name");
+        assert_eq!(names(&nodes[1]), ["Child C", "Child D"]);
+        assert!(names(&nodes[2]).is_empty());
+        assert_eq!(
+            nodes[first - 1]["partnerships"]["nodes"],
+            json!([{ "title": format!("Partnership {:03}", first - 1) }])
+        );
+    }
+    assert_eq!(costs[0], costs[1], "{costs:?}");
+    assert!(
+        costs[1] <= 4,
+        "actors, children, partnerships, their themes: {costs:?}"
+    );
+
+    // A nested cursor continues the nested list.
+    let page = r#"query($after: String) { actors(first: 1, filter: { nameContains: "Lead 000" }) {
+        nodes { children(first: 1, after: $after) { nodes { name } pageInfo { endCursor hasNextPage } } } } }"#;
+    let first = app.ok(page, json!({ "after": null })).await;
+    let children = &first["actors"]["nodes"][0]["children"];
+    assert_eq!(children["nodes"], json!([{ "name": "Child A" }]));
+    assert_eq!(children["pageInfo"]["hasNextPage"], true);
+    let next = app
+        .ok(page, json!({ "after": children["pageInfo"]["endCursor"] }))
+        .await;
+    let children = &next["actors"]["nodes"][0]["children"];
+    assert_eq!(children["nodes"], json!([{ "name": "Child B" }]));
+    assert_eq!(children["pageInfo"]["hasNextPage"], false);
+
+    // Streams and programmes -> allocations -> partnership.
+    let query = r#"{ fundingStreams { code
+          allocations(first: 3) { totalCount nodes { partnership { title } } pageInfo { hasNextPage } } }
+        programmes(first: 10) { nodes { allocations(first: 2) { nodes { partnership { title } } } } } }"#;
+    let before = app.db.statement_count();
+    let data = app.ok(query, json!({})).await;
+    let cost = app.db.statement_count() - before;
+    let streams = data["fundingStreams"].as_array().expect("streams");
+    let amif = streams.iter().find(|s| s["code"] == "AMIF").expect("AMIF");
+    assert_eq!(
+        amif["allocations"]["nodes"],
+        json!([
+            { "partnership": { "title": "Partnership 000" } },
+            { "partnership": { "title": "Partnership 001" } },
+            { "partnership": { "title": "Partnership 002" } },
+        ])
+    );
+    assert_eq!(amif["allocations"]["totalCount"], 100);
+    assert_eq!(amif["allocations"]["pageInfo"]["hasNextPage"], true);
+    let erdf = streams.iter().find(|s| s["code"] == "ERDF").expect("ERDF");
+    assert_eq!(erdf["allocations"]["nodes"], json!([]));
+    assert_eq!(
+        data["programmes"]["nodes"][0]["allocations"]["nodes"],
+        json!([
+            { "partnership": { "title": "Partnership 000" } },
+            { "partnership": { "title": "Partnership 001" } },
+        ])
+    );
+    // Streams, programmes, one UNION for each of the two nested lists, the partnerships and
+    // their themes once, and the three streams' counts (`totalCount` is counted per list).
+    assert!(cost <= 9, "{cost}");
 }

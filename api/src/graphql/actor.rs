@@ -11,7 +11,7 @@ use domain::identifiers::{Email, Pic, VatNumber, Website, WikidataId};
 use domain::ids::ActorId;
 use domain::territory::{CountryCode, LauUnit, NutsRegion};
 use persistence::SortDirection;
-use persistence::repo::{ActorFilter, AllocationFilter, PartnershipFilter, PartnershipOrder};
+use persistence::repo::{ActorFilter, AllocationFilter, DraftVisibility, PartnershipFilter};
 
 use super::connection::{Count, CountedConnection, connection, page_request};
 use super::enums::ActorKind;
@@ -139,11 +139,16 @@ impl Actor {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<CountedConnection<Actor>> {
+        let page = page_request(first, after, SortDirection::Asc)?;
+        let had_cursor = page.after.is_some();
+        let parent = super::loaders::ChildrenOf(self.0.id);
+        // Actors have no drafts: one visibility keeps every reader's keys in one batch.
+        let result = super::nested_page(ctx, parent, DraftVisibility::All, page).await?;
         let filter = ActorFilter {
             parent_id: Some(self.0.id),
             ..Default::default()
         };
-        Ok(list_actors(ctx, filter, first, after).await?)
+        Ok(connection(result, had_cursor, Count::Actors(filter), Actor))
     }
 
     /// The actor's memberships of partnerships, in the order they were added.
@@ -183,19 +188,22 @@ impl Actor {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<CountedConnection<Partnership>> {
+        let page = page_request(first, after, SortDirection::Desc)?;
+        let had_cursor = page.after.is_some();
+        let drafts = drafts(ctx)?;
+        let parent = super::loaders::PartnershipsOf(self.0.id);
+        let result = super::nested_page(ctx, parent, drafts, page).await?;
         let filter = PartnershipFilter {
             member_actor: Some(self.0.id),
+            drafts,
             ..Default::default()
         };
-        Ok(super::partnership::list_partnerships(
-            ctx,
-            filter,
-            PartnershipOrder::Created,
-            SortDirection::Desc,
-            first,
-            after,
-        )
-        .await?)
+        Ok(connection(
+            result,
+            had_cursor,
+            Count::Partnerships(filter),
+            super::partnership::Partnership,
+        ))
     }
 
     /// What the awards (AWARDED and CLOSED allocations) of the partnerships this actor leads,

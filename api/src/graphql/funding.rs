@@ -95,11 +95,17 @@ impl FundingStream {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<CountedConnection<Allocation>> {
-        let filter = AllocationFilter {
-            streams: vec![self.0.id],
-            ..Default::default()
-        };
-        Ok(list_allocations(ctx, filter, first, after).await?)
+        let parent = super::loaders::AllocationsOfStream(self.0.id);
+        let page = page_request(first, after, Direction::Asc)?;
+        let had_cursor = page.after.is_some();
+        let drafts = drafts(ctx)?;
+        let result = super::nested_page(ctx, parent, drafts, page).await?;
+        Ok(connection(
+            result,
+            had_cursor,
+            Count::Allocations(parent.filter(drafts)),
+            Allocation,
+        ))
     }
 }
 

@@ -3,6 +3,7 @@
 //! cache never serves one request's rows to another.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use domain::actor::Actor;
@@ -13,7 +14,10 @@ use domain::ids::{
 };
 use domain::membership::Membership;
 use domain::partnership::Partnership;
-use persistence::{Database, Page};
+use persistence::repo::{
+    ActorFilter, AllocationFilter, DraftVisibility, PartnershipFilter, PartnershipOrder,
+};
+use persistence::{Database, Page, PageRequest, RepoError};
 
 use crate::error::ApiError;
 
@@ -294,3 +298,160 @@ impl Loader<RulesOfStream> for RepoLoader {
         Ok(out)
     }
 }
+
+/// A nested list of one parent (an actor's children, a stream's allocations...) as seen by
+/// one reader, as a loader key: the pages of all parents of a response load in one
+/// statement (a UNION ALL of the single-parent page queries, see
+/// `persistence::pagination::rows_of_each`), with the cursors and filters of the top-level
+/// lists.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ListOf<P> {
+    pub parent: P,
+    pub drafts: DraftVisibility,
+    pub page: PageRequest,
+}
+
+/// A parent whose nested list loads through [`ListOf`].
+pub trait NestedList: std::fmt::Debug + Copy + Eq + Hash + Send + Sync + 'static {
+    type Item: Clone + Send + Sync + 'static;
+
+    /// One page per parent, in the order of `parents`.
+    fn pages(
+        db: &Database,
+        parents: &[Self],
+        drafts: DraftVisibility,
+        page: &PageRequest,
+    ) -> impl Future<Output = Result<Vec<Page<Self::Item>>, RepoError>> + Send;
+}
+
+impl<P: NestedList> Loader<ListOf<P>> for RepoLoader {
+    type Value = Page<P::Item>;
+    type Error = ApiError;
+
+    async fn load(
+        &self,
+        keys: &[ListOf<P>],
+    ) -> Result<HashMap<ListOf<P>, Page<P::Item>>, ApiError> {
+        let mut groups: HashMap<(DraftVisibility, &PageRequest), Vec<P>> = HashMap::new();
+        for k in keys {
+            groups
+                .entry((k.drafts, &k.page))
+                .or_default()
+                .push(k.parent);
+        }
+        let mut out = HashMap::new();
+        for ((drafts, page), parents) in groups {
+            let pages = P::pages(&self.db, &parents, drafts, page).await?;
+            for (parent, result) in parents.into_iter().zip(pages) {
+                let key = ListOf {
+                    parent,
+                    drafts,
+                    page: page.clone(),
+                };
+                out.insert(key, result);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The actors that lie in or belong to an actor, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChildrenOf(pub ActorId);
+
+impl NestedList for ChildrenOf {
+    type Item = Actor;
+
+    async fn pages(
+        db: &Database,
+        parents: &[Self],
+        _drafts: DraftVisibility,
+        page: &PageRequest,
+    ) -> Result<Vec<Page<Actor>>, RepoError> {
+        let filters: Vec<ActorFilter> = parents
+            .iter()
+            .map(|p| ActorFilter {
+                parent_id: Some(p.0),
+                ..Default::default()
+            })
+            .collect();
+        db.actors().list_many(&filters, page).await
+    }
+}
+
+/// The partnerships an actor currently belongs to, newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PartnershipsOf(pub ActorId);
+
+impl NestedList for PartnershipsOf {
+    type Item = Partnership;
+
+    async fn pages(
+        db: &Database,
+        parents: &[Self],
+        drafts: DraftVisibility,
+        page: &PageRequest,
+    ) -> Result<Vec<Page<Partnership>>, RepoError> {
+        let filters: Vec<PartnershipFilter> = parents
+            .iter()
+            .map(|p| PartnershipFilter {
+                member_actor: Some(p.0),
+                drafts,
+                ..Default::default()
+            })
+            .collect();
+        db.partnerships()
+            .list_many(&filters, PartnershipOrder::Created, page)
+            .await
+    }
+}
+
+/// The allocations of a funding stream, in the order they were created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AllocationsOfStream(pub StreamId);
+
+/// The allocations of a programme, in the order they were created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AllocationsOfProgramme(pub ProgrammeId);
+
+impl AllocationsOfStream {
+    pub fn filter(self, drafts: DraftVisibility) -> AllocationFilter {
+        AllocationFilter {
+            streams: vec![self.0],
+            drafts,
+            ..Default::default()
+        }
+    }
+}
+
+impl AllocationsOfProgramme {
+    pub fn filter(self, drafts: DraftVisibility) -> AllocationFilter {
+        AllocationFilter {
+            programmes: vec![self.0],
+            drafts,
+            ..Default::default()
+        }
+    }
+}
+
+macro_rules! allocations_of {
+    ($parent:ty) => {
+        impl NestedList for $parent {
+            type Item = Allocation;
+
+            async fn pages(
+                db: &Database,
+                parents: &[Self],
+                drafts: DraftVisibility,
+                page: &PageRequest,
+            ) -> Result<Vec<Page<Allocation>>, RepoError> {
+                let filters: Vec<AllocationFilter> =
+                    parents.iter().map(|p| p.filter(drafts)).collect();
+                db.allocations().list_many(&filters, page).await
+            }
+        }
+    };
+}
+
+allocations_of!(AllocationsOfStream);
+allocations_of!(AllocationsOfProgramme);

@@ -417,6 +417,25 @@ pub(crate) fn db(ctx: &Context<'_>) -> ApiResult<Database> {
 }
 
 /// Loads one value through the request's DataLoader.
+/// One page of a parent's nested list through its batching loader, with whether the client
+/// gave a cursor.
+pub(crate) async fn nested_page<P: loaders::NestedList>(
+    ctx: &Context<'_>,
+    parent: P,
+    drafts: DraftVisibility,
+    page: persistence::PageRequest,
+) -> ApiResult<persistence::Page<P::Item>> {
+    let key = loaders::ListOf {
+        parent,
+        drafts,
+        page,
+    };
+    Ok(load(ctx, key).await?.unwrap_or(persistence::Page {
+        items: Vec::new(),
+        has_next_page: false,
+    }))
+}
+
 pub(crate) async fn load<K>(
     ctx: &Context<'_>,
     key: K,

@@ -10,11 +10,11 @@ use domain::ids::{ActorId, ProgrammeId, StreamId};
 use domain::money::{Euros, cents_to_decimal};
 use domain::territory::{CountryCode, NutsRegion};
 use persistence::SortDirection as Direction;
-use persistence::repo::{AllocationFilter, ProgrammeFilter};
+use persistence::repo::ProgrammeFilter;
 
 use super::actor::{Actor, patch};
 use super::connection::{Count, CountedConnection, connection, page_request};
-use super::funding::{Allocation, FundingStream, list_allocations};
+use super::funding::{Allocation, FundingStream};
 use super::scalars::Decimal;
 use super::{db, load, principal};
 use crate::error::{ApiError, ApiResult};
@@ -131,11 +131,17 @@ impl Programme {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<CountedConnection<Allocation>> {
-        let filter = AllocationFilter {
-            programmes: vec![self.0.id],
-            ..Default::default()
-        };
-        Ok(list_allocations(ctx, filter, first, after).await?)
+        let parent = super::loaders::AllocationsOfProgramme(self.0.id);
+        let page = page_request(first, after, persistence::SortDirection::Asc)?;
+        let had_cursor = page.after.is_some();
+        let drafts = super::drafts(ctx)?;
+        let result = super::nested_page(ctx, parent, drafts, page).await?;
+        Ok(connection(
+            result,
+            had_cursor,
+            Count::Allocations(parent.filter(drafts)),
+            super::funding::Allocation,
+        ))
     }
 
     /// Raised by every change; give it as `expectedVersion` to update safely.

@@ -8,13 +8,13 @@ use domain::territory::CountryCode;
 use sea_orm::sea_query::{Condition, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    QueryOrder, QuerySelect, Select, Set,
 };
 use tracing::instrument;
 
 use crate::database::WriteTx;
 use crate::entities::actor;
-use crate::pagination::{Cursor, Page, PageRequest, SortDirection, SortValue, after, order_key};
+use crate::pagination::{Cursor, Page, PageRequest, SortValue, after, direction, order_key};
 use crate::{Backend, Database, RepoError};
 
 /// The deepest hierarchy walked: far more levels than any government has, and a bound that
@@ -229,42 +229,29 @@ impl Actors<'_> {
         filter: &ActorFilter,
         page: &PageRequest,
     ) -> Result<Page<Actor>, RepoError> {
-        let mut query = actor::Entity::find().filter(condition(filter));
-        let key = order_key("actors.name", page.direction);
-        if let Some(cursor) = &page.after {
-            query = query.filter(after(
-                &key,
-                SortValue::Text(String::new()),
-                Some(actor::Column::NameFolded),
-                actor::Column::Id,
-                cursor,
-                page.direction,
-            )?);
-        }
-        let order = match page.direction {
-            SortDirection::Asc => sea_orm::Order::Asc,
-            SortDirection::Desc => sea_orm::Order::Desc,
-        };
-        let rows = query
-            .order_by(actor::Column::NameFolded, order.clone())
-            .order_by(actor::Column::Id, order)
-            .limit(page.first + 1)
-            .all(self.db.connection())
-            .await?;
-        let page = Page::from_rows(rows, page.first, |row| Cursor {
-            order: key.clone(),
-            sort: SortValue::Text(row.name_folded.clone()),
-            id: row.id,
-        });
-        let items = page
-            .items
+        let rows = page_query(filter, page)?.all(self.db.connection()).await?;
+        page_of(rows, page)
+    }
+
+    /// The page of [`Self::list`] for each filter (the children of each actor of a page), in
+    /// one statement.
+    #[instrument(name = "repo.actors.list_many", skip_all, fields(n = filters.len()))]
+    pub async fn list_many(
+        &self,
+        filters: &[ActorFilter],
+        page: &PageRequest,
+    ) -> Result<Vec<Page<Actor>>, RepoError> {
+        let queries = filters
+            .iter()
+            .map(|f| page_query(f, page))
+            .collect::<Result<Vec<_>, _>>()?;
+        let order = direction(page.direction);
+        let order = [("name_folded", order.clone()), ("id", order)];
+        crate::pagination::rows_of_each(self.db.connection(), queries, &order)
+            .await?
             .into_iter()
-            .map(|(c, row)| super::rows::actor(row).map(|a| (c, a)))
-            .collect::<Result<_, _>>()?;
-        Ok(Page {
-            items,
-            has_next_page: page.has_next_page,
-        })
+            .map(|rows| page_of(rows, page))
+            .collect()
     }
 
     /// How many actors match, with exactly the filter of [`Self::list`].
@@ -280,6 +267,49 @@ impl Actors<'_> {
     pub async fn ancestors(&self, id: ActorId) -> Result<Vec<ActorId>, RepoError> {
         ancestors(self.db.connection(), id).await
     }
+}
+
+/// The statement behind one page of [`Actors::list`].
+fn page_query(
+    filter: &ActorFilter,
+    page: &PageRequest,
+) -> Result<Select<actor::Entity>, RepoError> {
+    let mut query = actor::Entity::find().filter(condition(filter));
+    let key = order_key("actors.name", page.direction);
+    if let Some(cursor) = &page.after {
+        query = query.filter(after(
+            &key,
+            SortValue::Text(String::new()),
+            Some(actor::Column::NameFolded),
+            actor::Column::Id,
+            cursor,
+            page.direction,
+        )?);
+    }
+    let order = direction(page.direction);
+    Ok(query
+        .order_by(actor::Column::NameFolded, order.clone())
+        .order_by(actor::Column::Id, order)
+        .limit(page.first + 1))
+}
+
+/// The rows of one page of [`Actors::list`], in its order, as a page with cursors.
+fn page_of(rows: Vec<actor::Model>, page: &PageRequest) -> Result<Page<Actor>, RepoError> {
+    let key = order_key("actors.name", page.direction);
+    let page = Page::from_rows(rows, page.first, |row| Cursor {
+        order: key.clone(),
+        sort: SortValue::Text(row.name_folded.clone()),
+        id: row.id,
+    });
+    let items = page
+        .items
+        .into_iter()
+        .map(|(c, row)| super::rows::actor(row).map(|a| (c, a)))
+        .collect::<Result<_, _>>()?;
+    Ok(Page {
+        items,
+        has_next_page: page.has_next_page,
+    })
 }
 
 fn condition(filter: &ActorFilter) -> Condition {

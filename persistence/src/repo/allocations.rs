@@ -586,6 +586,41 @@ impl Allocations<'_> {
         .await
     }
 
+    /// The page of [`Self::list`] for each filter (the allocations of each stream or
+    /// programme of a page), in one statement.
+    #[instrument(name = "repo.allocations.list_many", skip_all, fields(n = filters.len()))]
+    pub async fn list_many(
+        &self,
+        filters: &[AllocationFilter],
+        page: &PageRequest,
+    ) -> Result<Vec<Page<Allocation>>, RepoError> {
+        let queries = filters
+            .iter()
+            .map(|f| {
+                crate::pagination::id_page_query(
+                    allocation::Entity::find().filter(f.condition()),
+                    allocation::Column::Id,
+                    "allocations.created",
+                    page,
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let order = [("id", crate::pagination::direction(page.direction))];
+        crate::pagination::rows_of_each(self.db.connection(), queries, &order)
+            .await?
+            .into_iter()
+            .map(|rows| {
+                crate::pagination::id_page(
+                    rows,
+                    "allocations.created",
+                    page,
+                    super::rows::allocation,
+                    |a| a.id.as_uuid(),
+                )
+            })
+            .collect()
+    }
+
     /// The first page of the allocations of each of these partnerships, in one statement (see
     /// `Memberships::pages_of_partnerships`).
     #[instrument(name = "repo.allocations.pages_of_partnerships", skip_all, fields(n = ids.len()))]

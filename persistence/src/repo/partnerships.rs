@@ -13,14 +13,14 @@ use domain::partnership::{
 use domain::territory::CountryCode;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, LikeExpr, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IdenStatic, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select, Set,
 };
 use tracing::instrument;
 use uuid::Uuid;
 
 use crate::entities::{actor, allocation, membership, partnership, partnership_theme};
-use crate::pagination::{Cursor, Page, PageRequest, SortDirection, SortValue, after, order_key};
+use crate::pagination::{Cursor, Page, PageRequest, SortValue, after, direction, order_key};
 use crate::{Backend, Database, RepoError};
 
 /// Which partnerships to list. Empty lists mean "any"; several values of one list mean "any
@@ -290,60 +290,38 @@ impl Partnerships<'_> {
         order: PartnershipOrder,
         page: &PageRequest,
     ) -> Result<Page<Partnership>, RepoError> {
-        let mut query = partnership::Entity::find().filter(condition(filter));
-        let (sort_column, name, kind) = match order {
-            PartnershipOrder::Title => (
-                partnership::Column::TitleFolded,
-                "partnerships.title",
-                SortValue::Text(String::new()),
-            ),
-            PartnershipOrder::StartDate => (
-                partnership::Column::StartDate,
-                "partnerships.start_date",
-                SortValue::Date(NaiveDate::MIN),
-            ),
-            PartnershipOrder::Created => (
-                partnership::Column::CreatedAt,
-                "partnerships.created",
-                SortValue::Time(chrono::DateTime::UNIX_EPOCH),
-            ),
-        };
-        let key = order_key(name, page.direction);
-        if let Some(cursor) = &page.after {
-            query = query.filter(after(
-                &key,
-                kind,
-                Some(sort_column),
-                partnership::Column::Id,
-                cursor,
-                page.direction,
-            )?);
-        }
-        let direction = match page.direction {
-            SortDirection::Asc => sea_orm::Order::Asc,
-            SortDirection::Desc => sea_orm::Order::Desc,
-        };
-        let rows = query
-            .order_by(sort_column, direction.clone())
-            .order_by(partnership::Column::Id, direction)
-            .limit(page.first + 1)
+        let rows = page_query(filter, order, page)?
             .all(self.db.connection())
             .await?;
-        let page = Page::from_rows(rows, page.first, |row| Cursor {
-            order: key.clone(),
-            sort: match order {
-                PartnershipOrder::Title => SortValue::Text(row.title_folded.clone()),
-                PartnershipOrder::StartDate => SortValue::Date(row.start_date),
-                PartnershipOrder::Created => SortValue::Time(row.created_at),
-            },
-            id: row.id,
-        });
-        let (cursors, rows): (Vec<_>, Vec<_>) = page.items.into_iter().unzip();
-        let items = with_themes(self.db.connection(), rows).await?;
-        Ok(Page {
-            items: cursors.into_iter().zip(items).collect(),
-            has_next_page: page.has_next_page,
-        })
+        let mut pages = pages_of(self.db.connection(), vec![rows], order, page).await?;
+        Ok(pages.pop().unwrap_or(Page {
+            items: Vec::new(),
+            has_next_page: false,
+        }))
+    }
+
+    /// The page of [`Self::list`] for each filter (the partnerships of each actor of a page),
+    /// in one statement, and one more for their themes.
+    #[instrument(name = "repo.partnerships.list_many", skip_all, fields(n = filters.len()))]
+    pub async fn list_many(
+        &self,
+        filters: &[PartnershipFilter],
+        order: PartnershipOrder,
+        page: &PageRequest,
+    ) -> Result<Vec<Page<Partnership>>, RepoError> {
+        let queries = filters
+            .iter()
+            .map(|f| page_query(f, order, page))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (column, _, _) = order_spec(order);
+        let dir = direction(page.direction);
+        let rows = crate::pagination::rows_of_each(
+            self.db.connection(),
+            queries,
+            &[(column.as_str(), dir.clone()), ("id", dir)],
+        )
+        .await?;
+        pages_of(self.db.connection(), rows, order, page).await
     }
 
     /// How many partnerships match, with exactly the filter of [`Self::list`]. Filters on
@@ -356,6 +334,89 @@ impl Partnerships<'_> {
             .count(self.db.connection())
             .await?)
     }
+}
+
+/// The sort column of an order, the list's name in cursors, and a sort value of its kind.
+fn order_spec(order: PartnershipOrder) -> (partnership::Column, &'static str, SortValue) {
+    match order {
+        PartnershipOrder::Title => (
+            partnership::Column::TitleFolded,
+            "partnerships.title",
+            SortValue::Text(String::new()),
+        ),
+        PartnershipOrder::StartDate => (
+            partnership::Column::StartDate,
+            "partnerships.start_date",
+            SortValue::Date(NaiveDate::MIN),
+        ),
+        PartnershipOrder::Created => (
+            partnership::Column::CreatedAt,
+            "partnerships.created",
+            SortValue::Time(chrono::DateTime::UNIX_EPOCH),
+        ),
+    }
+}
+
+/// The statement behind one page of [`Partnerships::list`].
+fn page_query(
+    filter: &PartnershipFilter,
+    order: PartnershipOrder,
+    page: &PageRequest,
+) -> Result<Select<partnership::Entity>, RepoError> {
+    let mut query = partnership::Entity::find().filter(condition(filter));
+    let (sort_column, name, kind) = order_spec(order);
+    let key = order_key(name, page.direction);
+    if let Some(cursor) = &page.after {
+        query = query.filter(after(
+            &key,
+            kind,
+            Some(sort_column),
+            partnership::Column::Id,
+            cursor,
+            page.direction,
+        )?);
+    }
+    let dir = direction(page.direction);
+    Ok(query
+        .order_by(sort_column, dir.clone())
+        .order_by(partnership::Column::Id, dir)
+        .limit(page.first + 1))
+}
+
+/// Pages of [`Partnerships::list`] from their rows, in order; the themes of all of them are
+/// read in one statement.
+async fn pages_of(
+    conn: &impl ConnectionTrait,
+    pages: Vec<Vec<partnership::Model>>,
+    order: PartnershipOrder,
+    page: &PageRequest,
+) -> Result<Vec<Page<Partnership>>, RepoError> {
+    let (_, name, _) = order_spec(order);
+    let key = order_key(name, page.direction);
+    let mut shapes = Vec::with_capacity(pages.len());
+    let mut all_rows = Vec::new();
+    for rows in pages {
+        let page = Page::from_rows(rows, page.first, |row| Cursor {
+            order: key.clone(),
+            sort: match order {
+                PartnershipOrder::Title => SortValue::Text(row.title_folded.clone()),
+                PartnershipOrder::StartDate => SortValue::Date(row.start_date),
+                PartnershipOrder::Created => SortValue::Time(row.created_at),
+            },
+            id: row.id,
+        });
+        let (cursors, rows): (Vec<_>, Vec<_>) = page.items.into_iter().unzip();
+        all_rows.extend(rows);
+        shapes.push((cursors, page.has_next_page));
+    }
+    let mut items = with_themes(conn, all_rows).await?.into_iter();
+    Ok(shapes
+        .into_iter()
+        .map(|(cursors, has_next_page)| Page {
+            items: cursors.into_iter().zip(items.by_ref()).collect(),
+            has_next_page,
+        })
+        .collect())
 }
 
 /// Reads the partnership row, locking it on PostgreSQL so that membership and status changes
@@ -445,7 +506,8 @@ async fn with_themes(
     }
     rows.into_iter()
         .map(|row| {
-            let t = themes.remove(&row.id).unwrap_or_default();
+            // `get`, not `remove`: a batch of pages may hold one partnership twice.
+            let t = themes.get(&row.id).cloned().unwrap_or_default();
             super::rows::partnership(row, t)
         })
         .collect()
