@@ -202,6 +202,27 @@ enum Command {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Loads actors, partnerships, memberships and allocations from a CSV or JSON Lines
+    /// file, every line checked by the API's rules; by default the whole file or nothing.
+    Import {
+        /// csv (one record type per file, with --type) or jsonl (one JSON object per line).
+        #[arg(long, value_enum)]
+        format: crate::import::Format,
+        /// The type of every record; in JSON Lines each line may name it in "type" instead.
+        #[arg(long = "type", value_enum)]
+        record_type: Option<crate::import::RecordType>,
+        /// Roll the whole file back on the first invalid line (the default).
+        #[arg(long, default_value_t = true, conflicts_with = "skip_invalid")]
+        all_or_nothing: bool,
+        /// Skip invalid lines (each is reported) and import the rest; rules across lines
+        /// (a partnership's set of members) still roll the file back.
+        #[arg(long)]
+        skip_invalid: bool,
+        /// The file to read.
+        file: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// The audit trail.
     Audit {
         #[command(subcommand)]
@@ -219,6 +240,81 @@ async fn open(database: &DatabaseArgs) -> Result<Database, String> {
     Ok(db)
 }
 
+/// Runs an import with a progress bar on a terminal, or a progress line every few seconds
+/// otherwise (a log, a CI job), and prints what was written.
+async fn import(
+    db: &Database,
+    file: &std::path::Path,
+    options: &crate::import::Options,
+) -> Result<(), String> {
+    use std::io::IsTerminal;
+    use std::sync::atomic::Ordering;
+    let size = std::fs::metadata(file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?
+        .len();
+    let progress = Arc::new(crate::import::Progress::default());
+    let started = std::time::Instant::now();
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(size);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg} (eta {eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let watcher = {
+        let progress = Arc::clone(&progress);
+        let bar = bar.clone();
+        tokio::spawn(async move {
+            let period = if bar.is_some() { 100 } else { 5_000 };
+            let mut tick = tokio::time::interval(std::time::Duration::from_millis(period));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let bytes = progress.bytes.load(Ordering::Relaxed);
+                let rows = progress.rows.load(Ordering::Relaxed);
+                match &bar {
+                    Some(bar) => {
+                        bar.set_position(bytes);
+                        bar.set_message(format!("{rows} lines"));
+                    }
+                    None => eprintln!(
+                        "import: {rows} lines, {:.0}% of {size} bytes, {:.0} s",
+                        bytes as f64 * 100.0 / size.max(1) as f64,
+                        started.elapsed().as_secs_f64()
+                    ),
+                }
+            }
+        })
+    };
+    let result = crate::import::run(db, file, options, progress).await;
+    watcher.abort();
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let report = result.map_err(|e| format!("import refused, nothing was written: {e}"))?;
+    for message in &report.skipped {
+        eprintln!("skipped: {message}");
+    }
+    let c = report.counts;
+    println!(
+        "{} actors, {} partnerships, {} memberships and {} allocations imported in {:.1} s{}",
+        c.actors,
+        c.partnerships,
+        c.memberships,
+        c.allocations,
+        started.elapsed().as_secs_f64(),
+        if report.skipped.is_empty() {
+            String::new()
+        } else {
+            format!("; {} lines skipped", report.skipped.len())
+        }
+    );
+    Ok(())
+}
+
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Schema => {
@@ -229,6 +325,24 @@ async fn run(cli: Cli) -> Result<(), String> {
             open(&database).await?;
             tracing::info!("migrations are up to date");
             Ok(())
+        }
+        Command::Import {
+            format,
+            record_type,
+            all_or_nothing: _,
+            skip_invalid,
+            file,
+            database,
+        } => {
+            let db = open(&database)
+                .await?
+                .with_audit(persistence::audit::AuditContext::system("import"));
+            let options = crate::import::Options {
+                format,
+                record_type,
+                skip_invalid,
+            };
+            import(&db, &file, &options).await
         }
         Command::SeedSynthetic { scale, database } => {
             let db = open(&database)

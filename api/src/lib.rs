@@ -9,4 +9,5 @@ pub mod export;
 pub mod graphql;
 pub mod http;
 pub mod ids;
+pub mod import;
 pub mod telemetry;

@@ -6,6 +6,7 @@ pub mod audit;
 mod database;
 mod entities;
 mod error;
+pub mod import;
 pub mod migrations;
 pub mod pagination;
 pub mod repo;

@@ -434,6 +434,34 @@ struct RawActor {
     email: Option<String>,
 }
 
+impl CreateActorInput {
+    /// The actor's profile and parent, each field checked as the API checks it. Shared with
+    /// `registry import`.
+    pub(crate) fn parse_profile(self) -> ApiResult<(ActorProfile, Option<ActorId>)> {
+        let parent_id = self
+            .parent_id
+            .map(|id| ids::decode(NodeType::Actor, &id, "parentId").map(ActorId::from_uuid))
+            .transpose()?;
+        RawActor {
+            kind: self.kind.into(),
+            name: self.name,
+            country: self.country,
+            nuts_code: self.nuts_code,
+            nuts_version: self.nuts_version,
+            lau_code: self.lau_code,
+            lau_year: self.lau_year,
+            population: self.population,
+            parent_id,
+            pic: self.pic,
+            vat_number: self.vat_number,
+            wikidata_id: self.wikidata_id,
+            website: self.website,
+            email: self.email,
+        }
+        .parse()
+    }
+}
+
 fn optional<T>(
     value: Option<String>,
     parse: impl Fn(&str) -> Result<T, domain::ValidationError>,
@@ -555,27 +583,7 @@ impl ActorMutation {
     ) -> async_graphql::Result<ActorPayload> {
         let key = input.idempotency_key.clone();
         let created = async {
-            let parent_id = input
-                .parent_id
-                .map(|id| ids::decode(NodeType::Actor, &id, "parentId").map(ActorId::from_uuid))
-                .transpose()?;
-            let raw = RawActor {
-                kind: input.kind.into(),
-                name: input.name,
-                country: input.country,
-                nuts_code: input.nuts_code,
-                nuts_version: input.nuts_version,
-                lau_code: input.lau_code,
-                lau_year: input.lau_year,
-                population: input.population,
-                parent_id,
-                pic: input.pic,
-                vat_number: input.vat_number,
-                wikidata_id: input.wikidata_id,
-                website: input.website,
-                email: input.email,
-            };
-            let (profile, parent) = raw.parse()?;
+            let (profile, parent) = input.parse_profile()?;
             can_create_actor(principal(ctx)?, profile.parts().kind, parent)?;
             super::create_once(
                 ctx,

@@ -602,6 +602,39 @@ pub struct CreateAllocationInput {
     pub reference: Option<String>,
 }
 
+impl CreateAllocationInput {
+    /// The input as a new allocation, each field checked on its own (the repository checks
+    /// the rules that need stored data). Shared with `registry import`.
+    pub(crate) fn parse(&self) -> ApiResult<NewAllocation> {
+        Ok(NewAllocation {
+            partnership_id: PartnershipId::from_uuid(ids::decode(
+                NodeType::Partnership,
+                &self.partnership_id,
+                "partnershipId",
+            )?),
+            programme_id: ProgrammeId::from_uuid(ids::decode(
+                NodeType::Programme,
+                &self.programme_id,
+                "programmeId",
+            )?),
+            ceiling_case: self
+                .ceiling_case
+                .as_deref()
+                .map(CeilingCase::parse)
+                .transpose()?,
+            eligible_cost: euros("eligibleCost", &self.eligible_cost)?,
+            eu_contribution: euros("euContribution", &self.eu_contribution)?,
+            national_contribution: self
+                .national_contribution
+                .as_ref()
+                .map(|v| euros("nationalContribution", v))
+                .transpose()?
+                .unwrap_or(Euros::ZERO),
+            reference: reference(self.reference.clone())?,
+        })
+    }
+}
+
 /// A change of a REQUESTED allocation's terms, or a revision of an AWARDED allocation's
 /// budget: omitted fields stay as they are. Every budget is kept (see `Allocation.budgets`).
 #[derive(InputObject)]
@@ -745,30 +778,7 @@ impl FundingMutation {
         input: CreateAllocationInput,
     ) -> async_graphql::Result<AllocationPayload> {
         let created = async {
-            let new = NewAllocation {
-                partnership_id: PartnershipId::from_uuid(ids::decode(
-                    NodeType::Partnership,
-                    &input.partnership_id,
-                    "partnershipId",
-                )?),
-                programme_id: ProgrammeId::from_uuid(ids::decode(
-                    NodeType::Programme,
-                    &input.programme_id,
-                    "programmeId",
-                )?),
-                ceiling_case: input
-                    .ceiling_case
-                    .map(|c| CeilingCase::parse(&c))
-                    .transpose()?,
-                eligible_cost: euros("eligibleCost", &input.eligible_cost)?,
-                eu_contribution: euros("euContribution", &input.eu_contribution)?,
-                national_contribution: input
-                    .national_contribution
-                    .map(|v| euros("nationalContribution", &v))
-                    .transpose()?
-                    .unwrap_or(Euros::ZERO),
-                reference: reference(input.reference)?,
-            };
+            let new = input.parse()?;
             let programme = load(ctx, new.programme_id)
                 .await?
                 .ok_or_else(|| ApiError::bad_input("programmeId", "refers to no programme"))?;

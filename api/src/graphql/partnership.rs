@@ -472,7 +472,7 @@ pub struct MembershipPayload {
     pub membership: Membership,
 }
 
-fn details_from(
+pub(crate) fn details_from(
     title: &str,
     description: &str,
     kind: PartnershipKind,
@@ -494,7 +494,18 @@ fn details_from(
     })?)
 }
 
-fn role_set(roles: &[Role]) -> ApiResult<RoleSet> {
+/// The lead's roles: LEAD and those given.
+pub(crate) fn lead_roles(mut roles: Vec<Role>) -> ApiResult<RoleSet> {
+    if !roles.contains(&Role::Lead) {
+        roles.insert(0, Role::Lead);
+    }
+    role_set(&roles).map_err(|e| match e {
+        ApiError::BadInput { message, .. } => ApiError::bad_input("leadRoles", message),
+        other => other,
+    })
+}
+
+pub(crate) fn role_set(roles: &[Role]) -> ApiResult<RoleSet> {
     let roles: Vec<members::Role> = roles.iter().map(|r| (*r).into()).collect();
     Ok(RoleSet::parse(&roles)?)
 }
@@ -547,14 +558,7 @@ impl PartnershipMutation {
                 })?,
             };
             can_create_partnership(principal(ctx)?, lead)?;
-            let mut roles = input.lead_roles;
-            if !roles.contains(&Role::Lead) {
-                roles.insert(0, Role::Lead);
-            }
-            let roles = role_set(&roles).map_err(|e| match e {
-                ApiError::BadInput { message, .. } => ApiError::bad_input("leadRoles", message),
-                other => other,
-            })?;
+            let roles = lead_roles(input.lead_roles)?;
             let start = input.start_date;
             super::create_once(
                     ctx,

@@ -343,7 +343,10 @@ fn condition(filter: &ActorFilter) -> Condition {
     cond
 }
 
-fn active_model(profile: &ActorProfile, parent_id: Option<ActorId>) -> actor::ActiveModel {
+pub(crate) fn active_model(
+    profile: &ActorProfile,
+    parent_id: Option<ActorId>,
+) -> actor::ActiveModel {
     let p = profile.parts();
     actor::ActiveModel {
         id: sea_orm::NotSet,

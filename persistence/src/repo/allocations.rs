@@ -784,7 +784,7 @@ async fn rule_by_id(conn: &impl ConnectionTrait, id: uuid::Uuid) -> Result<Ceili
 
 /// The rule of `case` for `stream`; an unknown case is the client's error, and the message
 /// lists the cases the stream has.
-async fn rule_for(
+pub(crate) async fn rule_for(
     conn: &impl ConnectionTrait,
     stream: StreamId,
     case: &CeilingCase,

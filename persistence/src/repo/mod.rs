@@ -2,13 +2,13 @@
 //! return domain types, run every multi-row write in one transaction, and check the rules that
 //! need stored rows (hierarchy, membership) inside that transaction.
 
-mod actors;
-mod allocations;
+pub(crate) mod actors;
+pub(crate) mod allocations;
 mod funding;
 mod memberships;
-mod partnerships;
+pub(crate) mod partnerships;
 mod programmes;
-mod rows;
+pub(crate) mod rows;
 mod summary;
 
 pub use actors::{ActorFilter, Actors};

@@ -453,7 +453,7 @@ pub(crate) async fn current_members(
 
 /// The themes as one key, in the domain's order (`HOUSING,COMMUNITY_SPONSORSHIP`); empty
 /// when none is known.
-fn themes_key(themes: &BTreeSet<Theme>) -> String {
+pub(crate) fn themes_key(themes: &BTreeSet<Theme>) -> String {
     themes
         .iter()
         .map(|t| t.code())

@@ -1,0 +1,708 @@
+//! Bulk import: actors, partnerships, memberships and allocations written by multi-row
+//! INSERTs inside one write transaction, each row checked by the same domain rules as the
+//! API's create mutations, the whole import audited as one event.
+//!
+//! The caller (the `registry import` command) parses each line into domain values and hands
+//! them over one at a time; a row that breaks a rule is refused with an [`ImportError`] naming
+//! its line and field and is not written. Rules that span rows (the set of a partnership's
+//! members, the uniqueness of allocation references) are checked when a batch is written and
+//! at [`Import::finish`]. Nothing is visible to readers before `finish` commits; dropping an
+//! `Import` rolls everything back.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDate;
+use domain::ValidationError;
+use domain::actor::{ActorKind, ActorProfile, HierarchyNode, check_parent};
+use domain::funding::{
+    AllocationStatus, AllocationTerms, AllocationTermsParts, CeilingRule, case_for,
+};
+use domain::ids::{ActorId, AllocationId, MembershipId, PartnershipId, ProgrammeId};
+use domain::membership::{Role, RoleSet, check_members, check_membership_dates};
+use domain::partnership::{PartnershipDetails, PartnershipKind, PartnershipStatus};
+use domain::territory::CountryCode;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+use crate::database::WriteTx;
+use crate::entities::{
+    actor, allocation, allocation_budget, membership, partnership, partnership_theme, programme,
+};
+use crate::repo::NewAllocation;
+use crate::{Database, RepoError};
+
+/// Rows per INSERT: 14 columns x 1,000 rows stays under SQLite's 32,766 bound parameters.
+const BATCH: usize = 1_000;
+/// Ids per `IN (...)` list when checking against stored rows.
+const IDS_PER_QUERY: usize = 1_000;
+
+/// A refused row: its line in the file and the rule it broke (or a database failure, which
+/// has no line).
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("line {line}: {error}")]
+    Line { line: u64, error: RepoError },
+    #[error(transparent)]
+    Database(#[from] RepoError),
+}
+
+impl ImportError {
+    pub fn at(line: u64, error: impl Into<RepoError>) -> Self {
+        Self::Line {
+            line,
+            error: error.into(),
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for ImportError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        Self::Database(e.into())
+    }
+}
+
+/// How many rows of each kind an import wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ImportCounts {
+    pub actors: u64,
+    pub partnerships: u64,
+    pub memberships: u64,
+    pub allocations: u64,
+}
+
+/// What the import knows of an actor: enough for the hierarchy rule.
+#[derive(Clone, Copy)]
+struct ActorFacts {
+    kind: ActorKind,
+    country: CountryCode,
+}
+
+/// What the import knows of a partnership: enough for the member and allocation rules.
+#[derive(Clone, Copy)]
+struct PartnershipFacts {
+    kind: PartnershipKind,
+    status: PartnershipStatus,
+    /// Created by this import (no stored members to check against).
+    new: bool,
+}
+
+/// A programme with its stream's ceiling rules, read once per import.
+struct ProgrammeFacts {
+    programme: domain::funding::Programme,
+    rules: Vec<CeilingRule>,
+}
+
+/// An import in progress: one write transaction and the rows not yet written.
+pub struct Import {
+    tx: WriteTx,
+    now: chrono::DateTime<chrono::Utc>,
+    counts: ImportCounts,
+    actors: HashMap<ActorId, Option<ActorFacts>>,
+    partnerships: HashMap<PartnershipId, Option<PartnershipFacts>>,
+    programmes: HashMap<ProgrammeId, Option<ProgrammeFacts>>,
+    programme_codes: HashMap<String, Option<ProgrammeId>>,
+    /// PICs and Wikidata ids of the imported actors, which must be unique.
+    pics: HashSet<String>,
+    wikidata_ids: HashSet<String>,
+    /// (partnership, actor) pairs of the imported memberships.
+    member_pairs: HashSet<(PartnershipId, ActorId)>,
+    /// Partnerships whose members changed, with the line to blame if their set breaks a rule.
+    touched: HashMap<PartnershipId, u64>,
+    /// (stream, reference) of the imported allocations.
+    references: HashSet<(uuid::Uuid, String)>,
+    pending_actors: Vec<actor::ActiveModel>,
+    pending_partnerships: Vec<partnership::ActiveModel>,
+    pending_themes: Vec<partnership_theme::ActiveModel>,
+    pending_members: Vec<membership::ActiveModel>,
+    pending_allocations: Vec<allocation::ActiveModel>,
+    pending_budgets: Vec<allocation_budget::ActiveModel>,
+    /// Lines of the pending allocations with a reference, to name the line of a clash.
+    pending_references: Vec<(u64, uuid::Uuid, String)>,
+}
+
+impl Database {
+    /// Starts an import: takes the writer (SQLite) and opens its transaction.
+    pub async fn begin_import(&self) -> Result<Import, RepoError> {
+        Ok(Import {
+            tx: self.begin_write().await?,
+            now: crate::repo_now(),
+            counts: ImportCounts::default(),
+            actors: HashMap::new(),
+            partnerships: HashMap::new(),
+            programmes: HashMap::new(),
+            programme_codes: HashMap::new(),
+            pics: HashSet::new(),
+            wikidata_ids: HashSet::new(),
+            member_pairs: HashSet::new(),
+            touched: HashMap::new(),
+            references: HashSet::new(),
+            pending_actors: Vec::new(),
+            pending_partnerships: Vec::new(),
+            pending_themes: Vec::new(),
+            pending_members: Vec::new(),
+            pending_allocations: Vec::new(),
+            pending_budgets: Vec::new(),
+            pending_references: Vec::new(),
+        })
+    }
+}
+
+impl Import {
+    pub fn counts(&self) -> ImportCounts {
+        self.counts
+    }
+
+    /// A new actor under `parent` (an actor stored or imported earlier).
+    pub async fn actor(
+        &mut self,
+        line: u64,
+        profile: ActorProfile,
+        parent: Option<ActorId>,
+    ) -> Result<ActorId, ImportError> {
+        let id = ActorId::generate();
+        let parts = profile.parts();
+        if let Some(parent_id) = parent {
+            let facts = self
+                .actor_facts(parent_id)
+                .await?
+                .ok_or_else(|| ImportError::at(line, invalid("parentId", "refers to no actor")))?;
+            let node = |id, kind, country| HierarchyNode { id, kind, country };
+            // A new actor cannot be among its parent's ancestors: no cycle to look for.
+            check_parent(
+                node(id, parts.kind, parts.country),
+                node(parent_id, facts.kind, facts.country),
+                &[],
+            )
+            .map_err(|e| ImportError::at(line, e))?;
+        }
+        if let Some(pic) = &parts.pic {
+            self.check_unique(line, "pic", pic.as_str(), actor::Column::Pic)
+                .await?;
+        }
+        if let Some(wikidata) = &parts.wikidata_id {
+            self.check_unique(
+                line,
+                "wikidataId",
+                wikidata.as_str(),
+                actor::Column::WikidataId,
+            )
+            .await?;
+        }
+        let mut model = crate::repo::actors::active_model(&profile, parent);
+        model.id = Set(id.as_uuid());
+        model.verified = Set(false);
+        model.created_at = Set(self.now);
+        model.updated_at = Set(self.now);
+        self.pending_actors.push(model);
+        self.actors.insert(
+            id,
+            Some(ActorFacts {
+                kind: parts.kind,
+                country: parts.country,
+            }),
+        );
+        self.counts.actors += 1;
+        self.flush_if_full().await?;
+        Ok(id)
+    }
+
+    /// A new partnership in `status` (DRAFT or ACTIVE) with its LEAD member; an ACTIVE one
+    /// must satisfy the member rules once the whole file is read.
+    pub async fn partnership(
+        &mut self,
+        line: u64,
+        details: PartnershipDetails,
+        status: PartnershipStatus,
+        lead: ActorId,
+        lead_roles: RoleSet,
+    ) -> Result<PartnershipId, ImportError> {
+        if !matches!(status, PartnershipStatus::Draft | PartnershipStatus::Active) {
+            return Err(ImportError::at(
+                line,
+                invalid("status", "an imported partnership is DRAFT or ACTIVE"),
+            ));
+        }
+        if !lead_roles.contains(Role::Lead) {
+            return Err(ImportError::at(
+                line,
+                invalid("leadRoles", "must include LEAD"),
+            ));
+        }
+        let parts = details.parts();
+        check_membership_dates(parts.start_date, None).map_err(|e| ImportError::at(line, e))?;
+        if self.actor_facts(lead).await?.is_none() {
+            return Err(ImportError::at(
+                line,
+                invalid("leadActorId", "refers to no actor"),
+            ));
+        }
+        let id = PartnershipId::generate();
+        self.pending_partnerships.push(partnership::ActiveModel {
+            id: Set(id.as_uuid()),
+            title: Set(parts.title.clone()),
+            title_folded: Set(parts.title.to_lowercase()),
+            description: Set(parts.description.clone()),
+            kind: Set(parts.kind.code().to_owned()),
+            governance_levels: Set(crate::repo::rows::levels_to_stored(
+                &parts.governance_levels,
+            )),
+            themes_key: Set(crate::repo::partnerships::themes_key(&parts.themes)),
+            start_date: Set(parts.start_date),
+            end_date: Set(parts.end_date),
+            status: Set(status.code().to_owned()),
+            created_at: Set(self.now),
+            updated_at: Set(self.now),
+            version: Set(1),
+        });
+        for theme in &parts.themes {
+            self.pending_themes.push(partnership_theme::ActiveModel {
+                partnership_id: Set(id.as_uuid()),
+                theme: Set(theme.code().to_owned()),
+            });
+        }
+        self.partnerships.insert(
+            id,
+            Some(PartnershipFacts {
+                kind: parts.kind,
+                status,
+                new: true,
+            }),
+        );
+        self.counts.partnerships += 1;
+        self.push_member(line, id, lead, lead_roles, parts.start_date);
+        self.flush_if_full().await?;
+        Ok(id)
+    }
+
+    /// A new member of a partnership stored or imported earlier.
+    pub async fn membership(
+        &mut self,
+        line: u64,
+        partnership_id: PartnershipId,
+        actor_id: ActorId,
+        roles: RoleSet,
+        joined_on: NaiveDate,
+    ) -> Result<(), ImportError> {
+        check_membership_dates(joined_on, None).map_err(|e| ImportError::at(line, e))?;
+        let facts = self
+            .partnership_facts(partnership_id)
+            .await?
+            .ok_or_else(|| {
+                ImportError::at(line, invalid("partnershipId", "refers to no partnership"))
+            })?;
+        if facts.status.is_closed() {
+            return Err(ImportError::at(
+                line,
+                RepoError::conflict(
+                    "partnershipId",
+                    format!(
+                        "the partnership is {}: its members can no longer change",
+                        facts.status.code()
+                    ),
+                ),
+            ));
+        }
+        if self.actor_facts(actor_id).await?.is_none() {
+            return Err(ImportError::at(
+                line,
+                invalid("actorId", "refers to no actor"),
+            ));
+        }
+        let duplicate = self.member_pairs.contains(&(partnership_id, actor_id))
+            || (!facts.new
+                && membership::Entity::find()
+                    .filter(membership::Column::PartnershipId.eq(partnership_id.as_uuid()))
+                    .filter(membership::Column::ActorId.eq(actor_id.as_uuid()))
+                    .count(&self.tx.txn)
+                    .await?
+                    > 0);
+        if duplicate {
+            return Err(ImportError::at(
+                line,
+                RepoError::conflict(
+                    "actorId",
+                    "the actor is already a member of this partnership",
+                ),
+            ));
+        }
+        self.push_member(line, partnership_id, actor_id, roles, joined_on);
+        self.flush_if_full().await?;
+        Ok(())
+    }
+
+    /// A new REQUESTED allocation, checked as `createAllocation` checks it: the partnership
+    /// is not WITHDRAWN, the case is one of the programme's stream, the terms are within the
+    /// ceiling. Its ORIGINAL budget is recorded beside it.
+    pub async fn allocation(&mut self, line: u64, new: NewAllocation) -> Result<(), ImportError> {
+        let at = |e: RepoError| ImportError::at(line, e);
+        let facts = self
+            .partnership_facts(new.partnership_id)
+            .await?
+            .ok_or_else(|| at(invalid("partnershipId", "refers to no partnership")))?;
+        if facts.status == PartnershipStatus::Withdrawn {
+            return Err(at(invalid(
+                "partnershipId",
+                "the partnership is WITHDRAWN and can receive no allocation",
+            )));
+        }
+        let programme = self
+            .programme_facts(new.programme_id)
+            .await?
+            .ok_or_else(|| at(invalid("programmeId", "refers to no programme")))?;
+        let parts = programme.programme.details.parts();
+        let stream_id = parts.stream_id;
+        let case = case_for(parts, new.ceiling_case.clone()).map_err(|e| at(e.into()))?;
+        let Some(rule) = programme.rules.iter().find(|r| r.case == case) else {
+            let cases: Vec<&str> = programme.rules.iter().map(|r| r.case.as_str()).collect();
+            return Err(at(invalid(
+                "ceilingCase",
+                format!(
+                    "the programme's stream has no ceiling case {} (its cases: {})",
+                    case.as_str(),
+                    cases.join(", ")
+                ),
+            )));
+        };
+        let terms = AllocationTerms::new(AllocationTermsParts {
+            eligible_cost: new.eligible_cost,
+            eu_contribution: new.eu_contribution,
+            national_contribution: new.national_contribution,
+            ceiling_case: rule.case.clone(),
+            ceiling: rule.max_rate,
+            status: AllocationStatus::Requested,
+            decision_date: None,
+            reference: new.reference.clone(),
+        })
+        .map_err(|e| at(e.into()))?;
+        let rule_id = rule.id;
+        let terms = terms.parts();
+        if let Some(reference) = &terms.reference {
+            let key = (stream_id.as_uuid(), reference.clone());
+            if !self.references.insert(key) {
+                return Err(at(duplicate_reference()));
+            }
+            self.pending_references
+                .push((line, stream_id.as_uuid(), reference.clone()));
+        }
+        let id = AllocationId::generate();
+        self.pending_allocations.push(allocation::ActiveModel {
+            id: Set(id.as_uuid()),
+            partnership_id: Set(new.partnership_id.as_uuid()),
+            stream_id: Set(stream_id.as_uuid()),
+            ceiling_rule_id: Set(rule_id.as_uuid()),
+            programme_id: Set(Some(new.programme_id.as_uuid())),
+            eligible_cost_cents: Set(terms.eligible_cost.cents()),
+            eu_contribution_cents: Set(terms.eu_contribution.cents()),
+            national_contribution_cents: Set(terms.national_contribution.cents()),
+            status: Set(terms.status.code().to_owned()),
+            decision_date: Set(None),
+            decision_year: Set(None),
+            reference: Set(terms.reference.clone()),
+            created_at: Set(self.now),
+            updated_at: Set(self.now),
+            version: Set(1),
+        });
+        self.pending_budgets.push(allocation_budget::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            allocation_id: Set(id.as_uuid()),
+            kind: Set("ORIGINAL".to_owned()),
+            eligible_cost_cents: Set(terms.eligible_cost.cents()),
+            eu_contribution_cents: Set(terms.eu_contribution.cents()),
+            national_contribution_cents: Set(terms.national_contribution.cents()),
+            reason: Set(None),
+            recorded_at: Set(self.now),
+        });
+        self.counts.allocations += 1;
+        self.flush_if_full().await?;
+        Ok(())
+    }
+
+    /// The id of the programme with this code, if there is one.
+    pub async fn programme_by_code(
+        &mut self,
+        code: &str,
+    ) -> Result<Option<ProgrammeId>, RepoError> {
+        if let Some(known) = self.programme_codes.get(code) {
+            return Ok(*known);
+        }
+        let id = programme::Entity::find()
+            .filter(programme::Column::Code.eq(code))
+            .one(&self.tx.txn)
+            .await?
+            .map(|p| ProgrammeId::from_uuid(p.id));
+        self.programme_codes.insert(code.to_owned(), id);
+        Ok(id)
+    }
+
+    /// Writes what is pending, checks the rules across rows, records one audit event with
+    /// `summary` and the counts, and commits.
+    pub async fn finish(mut self, summary: serde_json::Value) -> Result<ImportCounts, ImportError> {
+        self.flush().await?;
+        self.check_member_sets().await?;
+        let mut event = summary;
+        if let Some(object) = event.as_object_mut() {
+            object.insert(
+                "counts".into(),
+                serde_json::to_value(self.counts).unwrap_or_default(),
+            );
+        }
+        let counts = self.counts;
+        self.tx.record(
+            "Import",
+            uuid::Uuid::now_v7(),
+            None::<&serde_json::Value>,
+            Some(&event),
+        );
+        self.tx.commit().await?;
+        Ok(counts)
+    }
+
+    fn push_member(
+        &mut self,
+        line: u64,
+        partnership_id: PartnershipId,
+        actor_id: ActorId,
+        roles: RoleSet,
+        joined_on: NaiveDate,
+    ) {
+        self.member_pairs.insert((partnership_id, actor_id));
+        self.touched.entry(partnership_id).or_insert(line);
+        self.pending_members.push(membership::ActiveModel {
+            id: Set(MembershipId::generate().as_uuid()),
+            partnership_id: Set(partnership_id.as_uuid()),
+            actor_id: Set(actor_id.as_uuid()),
+            is_lead: Set(roles.contains(Role::Lead)),
+            roles: Set(roles.to_stored()),
+            joined_on: Set(joined_on),
+            left_on: Set(None),
+            created_at: Set(self.now),
+            updated_at: Set(self.now),
+            version: Set(1),
+        });
+        self.counts.memberships += 1;
+    }
+
+    async fn flush_if_full(&mut self) -> Result<(), ImportError> {
+        let full = [
+            self.pending_actors.len(),
+            self.pending_partnerships.len(),
+            self.pending_themes.len(),
+            self.pending_members.len(),
+            self.pending_allocations.len(),
+        ]
+        .iter()
+        .any(|n| *n >= BATCH);
+        if full { self.flush().await } else { Ok(()) }
+    }
+
+    /// Writes the pending rows, parents before children so that every foreign key holds.
+    async fn flush(&mut self) -> Result<(), ImportError> {
+        self.check_pending_references().await?;
+        let conn = &self.tx.txn;
+        for chunk in std::mem::take(&mut self.pending_actors).chunks(BATCH) {
+            actor::Entity::insert_many(chunk.to_vec())
+                .exec(conn)
+                .await?;
+        }
+        for chunk in std::mem::take(&mut self.pending_partnerships).chunks(BATCH) {
+            partnership::Entity::insert_many(chunk.to_vec())
+                .exec(conn)
+                .await?;
+        }
+        for chunk in std::mem::take(&mut self.pending_themes).chunks(BATCH) {
+            partnership_theme::Entity::insert_many(chunk.to_vec())
+                .exec(conn)
+                .await?;
+        }
+        for chunk in std::mem::take(&mut self.pending_members).chunks(BATCH) {
+            membership::Entity::insert_many(chunk.to_vec())
+                .exec(conn)
+                .await?;
+        }
+        for chunk in std::mem::take(&mut self.pending_allocations).chunks(BATCH) {
+            allocation::Entity::insert_many(chunk.to_vec())
+                .exec(conn)
+                .await?;
+        }
+        for chunk in std::mem::take(&mut self.pending_budgets).chunks(BATCH) {
+            allocation_budget::Entity::insert_many(chunk.to_vec())
+                .exec(conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Refuses a pending allocation whose reference a stored allocation of its stream
+    /// already has, naming its line (one query per batch, not per row).
+    async fn check_pending_references(&mut self) -> Result<(), ImportError> {
+        let pending = std::mem::take(&mut self.pending_references);
+        for chunk in pending.chunks(IDS_PER_QUERY) {
+            let stored: HashSet<(uuid::Uuid, String)> = allocation::Entity::find()
+                .filter(
+                    allocation::Column::Reference.is_in(chunk.iter().map(|(_, _, r)| r.clone())),
+                )
+                .all(&self.tx.txn)
+                .await?
+                .into_iter()
+                .filter_map(|a| a.reference.map(|r| (a.stream_id, r)))
+                .collect();
+            if let Some((line, _, _)) = chunk
+                .iter()
+                .find(|(_, stream, r)| stored.contains(&(*stream, r.clone())))
+            {
+                return Err(ImportError::at(*line, duplicate_reference()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the current members of every partnership the import created or added to
+    /// against the member rules of its kind and status (one LEAD, mentors and mentees...).
+    async fn check_member_sets(&mut self) -> Result<(), ImportError> {
+        let touched: Vec<(PartnershipId, u64)> =
+            self.touched.iter().map(|(p, l)| (*p, *l)).collect();
+        for chunk in touched.chunks(IDS_PER_QUERY) {
+            let mut members: HashMap<uuid::Uuid, Vec<RoleSet>> = HashMap::new();
+            for row in membership::Entity::find()
+                .filter(
+                    membership::Column::PartnershipId.is_in(chunk.iter().map(|(p, _)| p.as_uuid())),
+                )
+                .filter(membership::Column::LeftOn.is_null())
+                .all(&self.tx.txn)
+                .await?
+            {
+                let m = crate::repo::rows::membership(row)?;
+                members
+                    .entry(m.partnership_id.as_uuid())
+                    .or_default()
+                    .push(m.roles);
+            }
+            for (id, line) in chunk {
+                let Some(facts) = self.partnership_facts(*id).await? else {
+                    continue;
+                };
+                let sets = members.remove(&id.as_uuid()).unwrap_or_default();
+                check_members(facts.kind, facts.status, sets.iter())
+                    .map_err(|e| ImportError::at(*line, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn check_unique(
+        &mut self,
+        line: u64,
+        field: &'static str,
+        value: &str,
+        column: actor::Column,
+    ) -> Result<(), ImportError> {
+        let seen = match field {
+            "pic" => &mut self.pics,
+            _ => &mut self.wikidata_ids,
+        };
+        let stored = || async {
+            actor::Entity::find()
+                .filter(column.eq(value))
+                .count(&self.tx.txn)
+                .await
+        };
+        if seen.contains(value) || stored().await? > 0 {
+            return Err(ImportError::at(
+                line,
+                RepoError::conflict(field, "another actor already has this value"),
+            ));
+        }
+        match field {
+            "pic" => self.pics.insert(value.to_owned()),
+            _ => self.wikidata_ids.insert(value.to_owned()),
+        };
+        Ok(())
+    }
+
+    async fn actor_facts(&mut self, id: ActorId) -> Result<Option<ActorFacts>, RepoError> {
+        if let Some(known) = self.actors.get(&id) {
+            return Ok(*known);
+        }
+        let facts = match actor::Entity::find_by_id(id.as_uuid())
+            .one(&self.tx.txn)
+            .await?
+        {
+            Some(row) => {
+                let a = crate::repo::rows::actor(row)?;
+                let parts = a.profile.parts();
+                Some(ActorFacts {
+                    kind: parts.kind,
+                    country: parts.country,
+                })
+            }
+            None => None,
+        };
+        self.actors.insert(id, facts);
+        Ok(facts)
+    }
+
+    async fn partnership_facts(
+        &mut self,
+        id: PartnershipId,
+    ) -> Result<Option<PartnershipFacts>, RepoError> {
+        if let Some(known) = self.partnerships.get(&id) {
+            return Ok(*known);
+        }
+        let facts = match partnership::Entity::find_by_id(id.as_uuid())
+            .one(&self.tx.txn)
+            .await?
+        {
+            Some(row) => {
+                let corrupt = || RepoError::Corrupt(format!("partnership {id}"));
+                Some(PartnershipFacts {
+                    kind: PartnershipKind::from_code(&row.kind).ok_or_else(corrupt)?,
+                    status: PartnershipStatus::from_code(&row.status).ok_or_else(corrupt)?,
+                    new: false,
+                })
+            }
+            None => None,
+        };
+        self.partnerships.insert(id, facts);
+        Ok(facts)
+    }
+
+    async fn programme_facts(
+        &mut self,
+        id: ProgrammeId,
+    ) -> Result<Option<&ProgrammeFacts>, RepoError> {
+        if !self.programmes.contains_key(&id) {
+            let facts = match programme::Entity::find_by_id(id.as_uuid())
+                .one(&self.tx.txn)
+                .await?
+            {
+                Some(row) => {
+                    let programme = crate::repo::rows::programme(row)?;
+                    let stream = programme.details.parts().stream_id;
+                    let rules = crate::entities::ceiling_rule::Entity::find()
+                        .filter(
+                            crate::entities::ceiling_rule::Column::StreamId.eq(stream.as_uuid()),
+                        )
+                        .all(&self.tx.txn)
+                        .await?
+                        .into_iter()
+                        .map(crate::repo::rows::rule)
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Some(ProgrammeFacts { programme, rules })
+                }
+                None => None,
+            };
+            self.programmes.insert(id, facts);
+        }
+        Ok(self.programmes.get(&id).and_then(Option::as_ref))
+    }
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> RepoError {
+    ValidationError::new(field, message).into()
+}
+
+fn duplicate_reference() -> RepoError {
+    RepoError::conflict(
+        "reference",
+        "another allocation of this stream already has this reference",
+    )
+}
