@@ -136,6 +136,112 @@ fn parse_ttl(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{text}` is not a positive duration"))
 }
 
+/// The server's settings from the command line; see `config::Settings` for the layering.
+#[derive(Debug, clap::Args)]
+struct ServerArgs {
+    /// A TOML file of settings (the README lists them); the environment and flags override it.
+    #[arg(long, env = "REGISTRY_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080; env REGISTRY_LISTEN].
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// sqlite://FILE?mode=rwc or postgres://USER@HOST:PORT/DB [env DATABASE_URL].
+    #[arg(long)]
+    database_url: Option<String>,
+    /// How long DataLoaders collect keys before reading a batch, in milliseconds [default: 5;
+    /// env REGISTRY_BATCH_WINDOW_MS].
+    #[arg(long)]
+    batch_window_ms: Option<u64>,
+    /// Turns schema introspection on (off by default outside --dev).
+    #[arg(long)]
+    introspection: bool,
+    /// Turns the GraphiQL page on (off by default outside --dev).
+    #[arg(long)]
+    graphiql: bool,
+    /// Runs only the operations listed in this JSON file.
+    #[arg(long)]
+    allow_list: Option<PathBuf>,
+    /// A frontend origin allowed to call the API from a browser (repeatable).
+    #[arg(long = "cors-origin")]
+    cors_origins: Vec<String>,
+    /// Deepest selection nesting [default: 12].
+    #[arg(long)]
+    max_depth: Option<usize>,
+    /// Largest query complexity [default: 20000].
+    #[arg(long)]
+    max_complexity: Option<usize>,
+    /// Longest time a request may run, in milliseconds [default: 10000].
+    #[arg(long)]
+    request_timeout_ms: Option<u64>,
+    /// Turns rate limiting off.
+    #[arg(long)]
+    no_rate_limits: bool,
+}
+
+impl ServerArgs {
+    /// Defaults (with `--dev`: introspection and GraphiQL on), then the TOML file, then the
+    /// environment, then these flags; checked.
+    fn settings(&self, dev: bool) -> Result<crate::config::Settings, String> {
+        let mut s = match &self.config {
+            Some(path) => crate::config::Settings::from_file(path).map_err(|e| e.to_string())?,
+            None => crate::config::Settings::default(),
+        };
+        if dev && self.config.is_none() {
+            s.introspection = true;
+            s.graphiql = true;
+        }
+        s.apply_env(|name| std::env::var(name).ok())
+            .map_err(|e| e.to_string())?;
+        if let Some(v) = self.listen {
+            s.listen = v;
+        }
+        if let Some(v) = &self.database_url {
+            s.database_url.clone_from(v);
+        }
+        if let Some(v) = self.batch_window_ms {
+            s.batch_window_ms = v;
+        }
+        if self.introspection || dev {
+            s.introspection = true;
+        }
+        if self.graphiql || dev {
+            s.graphiql = true;
+        }
+        if let Some(v) = &self.allow_list {
+            s.allow_list = Some(v.clone());
+        }
+        if !self.cors_origins.is_empty() {
+            s.cors_origins.clone_from(&self.cors_origins);
+        }
+        if let Some(v) = self.max_depth {
+            s.limits.max_depth = v;
+        }
+        if let Some(v) = self.max_complexity {
+            s.limits.max_complexity = v;
+        }
+        if let Some(v) = self.request_timeout_ms {
+            s.limits.request_timeout_ms = v;
+        }
+        if self.no_rate_limits {
+            s.rate_limits.enabled = false;
+        }
+        s.validate().map_err(|e| e.to_string())?;
+        Ok(s)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Prints the effective settings (defaults, file, environment, flags) with secrets
+    /// hidden; exits with status 1 naming the first invalid setting.
+    Check {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(flatten)]
+        auth: AuthArgs,
+    },
+}
+
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
     /// Walks the hash chain of the audit trail; exits with status 1 at the first event whose
@@ -150,19 +256,18 @@ enum AuditCommand {
 enum Command {
     /// Applies pending migrations, then serves GraphQL on /graphql.
     Serve {
-        /// Address to listen on.
-        #[arg(long, env = "REGISTRY_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
         #[command(flatten)]
-        database: DatabaseArgs,
+        server: ServerArgs,
         /// Loads the demo data set first (idempotent).
         #[arg(long)]
         demo: bool,
-        /// How long DataLoaders collect keys before reading a batch, in milliseconds.
-        #[arg(long, env = "REGISTRY_BATCH_WINDOW_MS", default_value_t = 5)]
-        batch_window_ms: u64,
         #[command(flatten)]
         auth: AuthArgs,
+    },
+    /// The server's configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
     },
     /// Mints an HS256 token with the configured secret, for development and tests.
     Token {
@@ -431,15 +536,51 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("{token}");
             Ok(())
         }
-        Command::Serve {
-            listen,
-            database,
-            demo,
-            batch_window_ms,
-            auth,
+        Command::Config {
+            command: ConfigCommand::Check { server, auth },
         } => {
+            let settings = server.settings(auth.dev)?;
+            let auth_config = auth.config()?;
+            Verifier::new(&auth_config)?;
+            print!("{}", settings.to_toml_redacted());
+            println!();
+            println!("[auth]");
+            println!(
+                "jwt_secret = {:?}",
+                if std::env::var("REGISTRY_JWT_SECRET").is_ok_and(|s| !s.is_empty()) {
+                    "set (hidden)"
+                } else if auth.dev && auth.jwt_keys.is_none() {
+                    "the public development secret (--dev)"
+                } else {
+                    "not set"
+                }
+            );
+            println!(
+                "jwt_keys = {:?}",
+                auth.jwt_keys
+                    .as_ref()
+                    .map_or_else(|| "none".to_owned(), |p| p.display().to_string())
+            );
+            println!("jwt_issuer = {:?}", auth.jwt_issuer);
+            println!("jwt_audience = {:?}", auth.jwt_audience);
+            println!("jwt_leeway = {}", auth.jwt_leeway);
+            Ok(())
+        }
+        Command::Serve { server, demo, auth } => {
+            let settings = server.settings(auth.dev)?;
             let verifier = Arc::new(Verifier::new(&auth.config()?)?);
-            let db = open(&database).await?;
+            let pool = persistence::PoolSettings {
+                max_connections: settings.database_max_connections,
+                acquire_timeout: std::time::Duration::from_millis(
+                    settings.database_acquire_timeout_ms,
+                ),
+            };
+            let db = Database::connect_with(&settings.database_url, pool)
+                .await
+                .map_err(|e| format!("cannot open the database: {e}"))?;
+            db.migrate()
+                .await
+                .map_err(|e| format!("migrations failed: {e}"))?;
             if demo {
                 let db = db.with_audit(persistence::audit::AuditContext::system("seed-demo"));
                 let summary = crate::demo::seed(&db)
@@ -447,6 +588,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     .map_err(|e| format!("demo data: {e}"))?;
                 tracing::info!(%summary, "demo data loaded");
             }
+            let listen = settings.listen;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
@@ -455,7 +597,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 listener,
                 db.clone(),
                 verifier,
-                std::time::Duration::from_millis(batch_window_ms),
+                settings,
                 crate::http::shutdown_signal(),
             )
             .await

@@ -202,6 +202,9 @@ pub(crate) async fn allocations_csv(
     Authenticated(principal): Authenticated,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
+    if let Some(refused) = state.rate_refusal(&principal) {
+        return refused;
+    }
     allocations(state.db().clone(), principal, params, Format::Csv).await
 }
 
@@ -210,6 +213,9 @@ pub(crate) async fn allocations_jsonl(
     Authenticated(principal): Authenticated,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
+    if let Some(refused) = state.rate_refusal(&principal) {
+        return refused;
+    }
     allocations(state.db().clone(), principal, params, Format::JsonLines).await
 }
 
@@ -386,6 +392,9 @@ pub(crate) async fn partnerships_jsonl(
     Authenticated(principal): Authenticated,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
+    if let Some(refused) = state.rate_refusal(&principal) {
+        return refused;
+    }
     if let Some(unknown) = params.keys().next() {
         return bad_request(ApiError::bad_input(
             unknown.clone(),

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod cli;
+pub mod config;
 pub mod demo;
 pub mod error;
 pub mod export;
@@ -10,4 +11,6 @@ pub mod graphql;
 pub mod http;
 pub mod ids;
 pub mod import;
+pub mod metrics;
+pub mod ratelimit;
 pub mod telemetry;

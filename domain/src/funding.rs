@@ -459,7 +459,11 @@ pub fn ledger_entry(
     } else {
         amount.cents()
     };
-    let after = paid_before + signed;
+    // Checked: `paid_before` comes from a sum of stored rows, and an overflow must be a
+    // refusal, never a wrapped total or a panic.
+    let after = paid_before
+        .checked_add(signed)
+        .ok_or_else(|| ValidationError::new("amount", "the ledger total would overflow"))?;
     if after < 0 {
         return Err(ValidationError::new(
             "amount",

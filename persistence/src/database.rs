@@ -37,6 +37,31 @@ pub struct Database {
     statements: Arc<std::sync::atomic::AtomicU64>,
 }
 
+/// Connections of the pool: open (idle or in use), idle, and the most it opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+/// How the pool behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    /// How long a caller waits for a connection; short, so an outage fails fast.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Database")
@@ -48,6 +73,11 @@ impl std::fmt::Debug for Database {
 impl Database {
     /// Connects to `url` (`sqlite://registry.db?mode=rwc` or `postgres://...`).
     pub async fn connect(url: &str) -> Result<Self, DbErr> {
+        Self::connect_with(url, PoolSettings::default()).await
+    }
+
+    /// Connects with these pool settings.
+    pub async fn connect_with(url: &str, pool: PoolSettings) -> Result<Self, DbErr> {
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
@@ -59,21 +89,23 @@ impl Database {
         };
         let mut options = ConnectOptions::new(url.to_owned());
         options
-            .connect_timeout(Duration::from_secs(5))
-            .acquire_timeout(Duration::from_secs(5))
+            .connect_timeout(pool.acquire_timeout)
+            .acquire_timeout(pool.acquire_timeout)
             // Statements are traced by the repositories' own spans; sqlx's per-statement log
             // lines would repeat them at INFO.
             .sqlx_logging(false);
         match backend {
             Backend::Sqlite => {
-                options.max_connections(8).map_sqlx_sqlite_opts(|o| {
-                    o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                        .busy_timeout(Duration::from_secs(10))
-                        .foreign_keys(true)
-                });
+                options
+                    .max_connections(pool.max_connections.min(8))
+                    .map_sqlx_sqlite_opts(|o| {
+                        o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                            .busy_timeout(Duration::from_secs(10))
+                            .foreign_keys(true)
+                    });
             }
             Backend::Postgres => {
-                options.max_connections(16);
+                options.max_connections(pool.max_connections);
             }
         }
         let mut conn = sea_orm::Database::connect(options).await?;
@@ -90,6 +122,28 @@ impl Database {
             audit: Arc::new(AuditContext::system("direct")),
             idempotency: None,
         })
+    }
+
+    /// The connection pool's use right now, for metrics.
+    pub fn pool_stats(&self) -> PoolStats {
+        match self.backend {
+            Backend::Postgres => {
+                let pool = self.conn.get_postgres_connection_pool();
+                PoolStats {
+                    open: pool.size(),
+                    idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+                    max: pool.options().get_max_connections(),
+                }
+            }
+            Backend::Sqlite => {
+                let pool = self.conn.get_sqlite_connection_pool();
+                PoolStats {
+                    open: pool.size(),
+                    idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+                    max: pool.options().get_max_connections(),
+                }
+            }
+        }
     }
 
     /// Applies the migrations that have not run yet.

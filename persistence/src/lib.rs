@@ -18,6 +18,6 @@ pub(crate) fn repo_now() -> chrono::DateTime<chrono::Utc> {
 }
 pub mod test_db;
 
-pub use database::{Backend, Database};
+pub use database::{Backend, Database, PoolSettings, PoolStats};
 pub use error::RepoError;
 pub use pagination::{Cursor, Page, PageRequest, SortDirection, SortValue};

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use api::auth::{AuthConfig, MintRequest, Secret, Verifier};
+pub use api::config::Settings;
 
 use persistence::Database;
 use persistence::test_db::TestDatabase;
@@ -64,6 +65,17 @@ pub struct TestApp {
     server: Option<JoinHandle<std::io::Result<()>>>,
 }
 
+/// The settings of test servers: the production defaults, with GraphiQL on and a DataLoader
+/// window wide enough that a debug build under a parallel test load never splits a batch (the
+/// statement-counting tests depend on it).
+pub fn test_settings() -> Settings {
+    Settings {
+        batch_window_ms: 50,
+        graphiql: true,
+        ..Settings::default()
+    }
+}
+
 impl TestApp {
     /// A server on a fresh database; `None` when PostgreSQL is wanted but not reachable
     /// outside CI (see `persistence::test_db`).
@@ -82,6 +94,24 @@ impl TestApp {
 
     /// A server with its own token configuration.
     pub async fn spawn_with(test_db: TestDatabase, auth: AuthConfig) -> Self {
+        Self::spawn_configured(test_db, auth, test_settings()).await
+    }
+
+    /// A server with its own settings (limits, rate limits, allow-list...).
+    pub async fn spawn_with_settings(backend: Backend, settings: Settings) -> Option<Self> {
+        let test_db = match backend {
+            Backend::Sqlite => TestDatabase::sqlite(),
+            Backend::Postgres => TestDatabase::postgres().await?,
+        };
+        Some(Self::spawn_configured(test_db, auth_config(None), settings).await)
+    }
+
+    /// A server with its own token configuration and settings.
+    pub async fn spawn_configured(
+        test_db: TestDatabase,
+        auth: AuthConfig,
+        settings: Settings,
+    ) -> Self {
         let verifier = match Verifier::new(&auth) {
             Ok(v) => Arc::new(v),
             Err(e) => panic!("bad test auth configuration: {e}"),
@@ -100,9 +130,7 @@ impl TestApp {
             listener,
             db.clone(),
             verifier,
-            // Wide enough that a debug build under a parallel test load never splits a
-            // batch: the statement-counting tests depend on it.
-            std::time::Duration::from_millis(50),
+            settings,
             async move {
                 let _ = stopped.await;
             },

@@ -1202,9 +1202,11 @@ async fn health_graphiql_and_request_ids(app: &TestApp) {
     let body: Value = response.json().await.expect("json");
     assert_eq!(body, json!({ "status": "ok" }));
 
+    // A browser (asking for HTML) gets GraphiQL where it is turned on (test servers do).
     let response = app
         .client
         .get(app.url("/graphql"))
+        .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
         .send()
         .await
         .expect("graphiql");

@@ -41,10 +41,10 @@ pub async fn resolve_principal(db: &Database, claims: &Claims) -> Result<Princip
                 return Err(AuthError::new("the token's actor does not exist"));
             }
             Err(e) => {
+                // Not the token's fault (the database is down or failing): 503, never 401,
+                // so that a client keeps its valid token and retries.
                 tracing::error!(error = %e, "cannot load the token's actor");
-                return Err(AuthError::new(
-                    "the token's actor cannot be checked right now",
-                ));
+                return Err(AuthError::unavailable());
             }
         };
         if actor.archived_at.is_some() {

@@ -33,6 +33,7 @@ impl Actor {
 
     /// The record's versions over time, from the audit trail, oldest first (funders and
     /// administrators).
+    #[graphql(complexity = "super::connection::cost(first, child_complexity)")]
     async fn history(
         &self,
         ctx: &Context<'_>,
@@ -133,6 +134,7 @@ impl Actor {
     }
 
     /// The actors that lie in or belong to this one, by name.
+    #[graphql(complexity = "super::connection::cost(first, child_complexity)")]
     async fn children(
         &self,
         ctx: &Context<'_>,
@@ -152,6 +154,7 @@ impl Actor {
     }
 
     /// The actor's memberships of partnerships, in the order they were added.
+    #[graphql(complexity = "super::connection::cost(first, child_complexity)")]
     async fn memberships(
         &self,
         ctx: &Context<'_>,
@@ -182,6 +185,7 @@ impl Actor {
     }
 
     /// The partnerships the actor currently belongs to, newest first.
+    #[graphql(complexity = "super::connection::cost(first, child_complexity)")]
     async fn partnerships(
         &self,
         ctx: &Context<'_>,
@@ -353,6 +357,7 @@ impl ActorQuery {
     }
 
     /// Actors, by name (case-insensitive), then id.
+    #[graphql(complexity = "super::connection::cost(first, child_complexity)")]
     async fn actors(
         &self,
         ctx: &Context<'_>,

@@ -17,6 +17,13 @@ use crate::error::{ApiError, ApiResult};
 pub const DEFAULT_PAGE_SIZE: i32 = 20;
 pub const MAX_PAGE_SIZE: i32 = 100;
 
+/// The complexity of a connection field (GitHub's node limit): its selection counts once per
+/// item it may return, so `first: 100` of a list of `first: 100` costs 10,000 times a leaf.
+pub fn cost(first: Option<i32>, child_complexity: usize) -> usize {
+    let n = first.unwrap_or(DEFAULT_PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
+    1 + usize::try_from(n).unwrap_or(1) * child_complexity
+}
+
 /// Reads `first` and `after` into a page request.
 pub fn page_request(
     first: Option<i32>,

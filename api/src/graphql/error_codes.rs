@@ -68,6 +68,10 @@ impl Extension for ErrorCodes {
                             .set("field", field);
                     }
                     stamp(e, codes::BAD_USER_INPUT);
+                } else if e.message == "Query is nested too deep." {
+                    stamp(e, codes::DEPTH_LIMIT_EXCEEDED);
+                } else if e.message == "Query is too complex." {
+                    stamp(e, codes::COMPLEXITY_LIMIT_EXCEEDED);
                 } else {
                     stamp(e, codes::GRAPHQL_VALIDATION_FAILED);
                 }

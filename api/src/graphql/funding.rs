@@ -33,6 +33,7 @@ impl FundingStream {
 
     /// The record's versions over time, from the audit trail, oldest first (funders and
     /// administrators).
+    #[graphql(complexity = "super::connection::cost(first, child_complexity)")]
     async fn history(
         &self,
         ctx: &Context<'_>,
@@ -89,6 +90,7 @@ impl FundingStream {
     }
 
     /// The stream's allocations, in the order they were created.
+    #[graphql(complexity = "super::connection::cost(first, child_complexity)")]
     async fn allocations(
         &self,
         ctx: &Context<'_>,
@@ -121,6 +123,7 @@ impl CeilingRule {
 
     /// The record's versions over time, from the audit trail, oldest first (funders and
     /// administrators).
+    #[graphql(complexity = "super::connection::cost(first, child_complexity)")]
     async fn history(
         &self,
         ctx: &Context<'_>,
@@ -181,6 +184,7 @@ impl Allocation {
 
     /// The record's versions over time, from the audit trail, oldest first (funders and
     /// administrators).
+    #[graphql(complexity = "super::connection::cost(first, child_complexity)")]
     async fn history(
         &self,
         ctx: &Context<'_>,
@@ -256,6 +260,7 @@ impl Allocation {
 
     /// The payments ledger, oldest first. Entries are never edited; a correction is a new
     /// entry (a recovery is negative).
+    #[graphql(complexity = "super::connection::cost(first, child_complexity)")]
     async fn payments(
         &self,
         ctx: &Context<'_>,
@@ -351,6 +356,7 @@ impl PaymentEntry {
 
     /// The record's versions over time, from the audit trail, oldest first (funders and
     /// administrators).
+    #[graphql(complexity = "super::connection::cost(first, child_complexity)")]
     async fn history(
         &self,
         ctx: &Context<'_>,
@@ -549,6 +555,7 @@ impl FundingQuery {
     }
 
     /// Allocations, in the order they were created.
+    #[graphql(complexity = "super::connection::cost(first, child_complexity)")]
     async fn allocations(
         &self,
         ctx: &Context<'_>,

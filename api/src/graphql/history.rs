@@ -212,6 +212,7 @@ fn parse_filter(f: AuditEventFilter) -> ApiResult<AuditFilter> {
 #[Object]
 impl HistoryQuery {
     /// The audit trail, oldest first (funders and administrators).
+    #[graphql(complexity = "super::connection::cost(first, child_complexity)")]
     async fn audit_events(
         &self,
         ctx: &Context<'_>,

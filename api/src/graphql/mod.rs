@@ -9,6 +9,7 @@ pub mod enums;
 pub mod error_codes;
 pub mod funding;
 pub mod history;
+pub mod limits;
 pub mod loaders;
 pub mod partnership;
 pub mod programme;

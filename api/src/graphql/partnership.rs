@@ -40,6 +40,7 @@ impl Partnership {
 
     /// The record's versions over time, from the audit trail, oldest first (funders and
     /// administrators).
+    #[graphql(complexity = "super::connection::cost(first, child_complexity)")]
     async fn history(
         &self,
         ctx: &Context<'_>,
@@ -102,6 +103,7 @@ impl Partnership {
     }
 
     /// The members, in the order they were added.
+    #[graphql(complexity = "super::connection::cost(first, child_complexity)")]
     async fn members(
         &self,
         ctx: &Context<'_>,
@@ -129,6 +131,7 @@ impl Partnership {
     }
 
     /// The allocations that finance the partnership, in the order they were created.
+    #[graphql(complexity = "super::connection::cost(first, child_complexity)")]
     async fn allocations(
         &self,
         ctx: &Context<'_>,
@@ -189,6 +192,7 @@ impl Membership {
 
     /// The record's versions over time, from the audit trail, oldest first (funders and
     /// administrators).
+    #[graphql(complexity = "super::connection::cost(first, child_complexity)")]
     async fn history(
         &self,
         ctx: &Context<'_>,
@@ -361,6 +365,7 @@ impl PartnershipQuery {
     }
 
     /// Partnerships, newest first unless `orderBy` says otherwise.
+    #[graphql(complexity = "super::connection::cost(first, child_complexity)")]
     async fn partnerships(
         &self,
         ctx: &Context<'_>,

@@ -44,6 +44,7 @@ impl Programme {
 
     /// The record's versions over time, from the audit trail, oldest first (funders and
     /// administrators).
+    #[graphql(complexity = "super::connection::cost(first, child_complexity)")]
     async fn history(
         &self,
         ctx: &Context<'_>,
@@ -125,6 +126,7 @@ impl Programme {
     }
 
     /// The programme's allocations, in the order they were created.
+    #[graphql(complexity = "super::connection::cost(first, child_complexity)")]
     async fn allocations(
         &self,
         ctx: &Context<'_>,
@@ -183,6 +185,7 @@ impl ProgrammeQuery {
     }
 
     /// Programmes, by code.
+    #[graphql(complexity = "super::connection::cost(first, child_complexity)")]
     async fn programmes(
         &self,
         ctx: &Context<'_>,
