@@ -486,7 +486,7 @@ async fn graphql_get(State(state): State<AppState>, request: Request<Body>) -> R
 async fn graphql_get_inner(state: &AppState, request: Request<Body>) -> Response {
     let (mut parts, _body) = request.into_parts();
     let params: HashMap<String, String> =
-        parts.uri.query().map(|q| url_params(q)).unwrap_or_default();
+        parts.uri.query().map(url_params).unwrap_or_default();
     if !params.contains_key("query") && !params.contains_key("extensions") {
         let wants_html = parts
             .headers

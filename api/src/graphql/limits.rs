@@ -1,6 +1,6 @@
 //! Request limits checked while a document is parsed, before any resolver runs: the length of
-//! the document, the operations of allow-list mode, the number of aliases, and mutations sent
-//! over GET. Depth, complexity and directives are async-graphql's own limits (see
+//! the document, the operations of allow-list mode, the number of aliases, a field selected
+//! over and over, and mutations sent over GET. Depth, complexity and directives are async-graphql's own limits (see
 //! `http::schema`); `error_codes` gives their errors codes.
 
 use std::collections::HashSet;
@@ -48,20 +48,44 @@ fn refuse(code: &str, message: impl Into<String>) -> ServerError {
     error
 }
 
+/// How often one selection set may select the same response key: a repeat is legal GraphQL
+/// (fragments overlap), hundreds of them are a flood that only costs the server.
+const MAX_DUPLICATES: usize = 5;
+
 /// Aliased fields in a selection set and its inline fragments (named fragments are counted
-/// once each, by the caller).
-fn aliases(set: &Positioned<SelectionSet>) -> usize {
-    set.node
-        .items
-        .iter()
-        .map(|item| match &item.node {
+/// once each, by the caller); `Err(key)` when a response key is selected too often.
+fn aliases(set: &Positioned<SelectionSet>) -> Result<usize, String> {
+    let mut count = 0;
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for item in &set.node.items {
+        count += match &item.node {
             Selection::Field(field) => {
-                usize::from(field.node.alias.is_some()) + aliases(&field.node.selection_set)
+                let key = field
+                    .node
+                    .alias
+                    .as_ref()
+                    .map_or(field.node.name.node.as_str(), |a| a.node.as_str());
+                let times = seen.entry(key).or_default();
+                *times += 1;
+                if *times > MAX_DUPLICATES {
+                    return Err(key.to_owned());
+                }
+                usize::from(field.node.alias.is_some()) + aliases(&field.node.selection_set)?
             }
-            Selection::InlineFragment(fragment) => aliases(&fragment.node.selection_set),
+            Selection::InlineFragment(fragment) => aliases(&fragment.node.selection_set)?,
             Selection::FragmentSpread(_) => 0,
-        })
-        .sum()
+        };
+    }
+    Ok(count)
+}
+
+fn duplicated(key: &str) -> ServerError {
+    refuse(
+        codes::GRAPHQL_VALIDATION_FAILED,
+        format!(
+            "the field `{key}` is selected more than {MAX_DUPLICATES} times in one selection set"
+        ),
+    )
 }
 
 #[async_graphql::async_trait::async_trait]
@@ -92,14 +116,13 @@ impl Extension for Limits {
             ));
         }
         let document = next.run(ctx, query, variables).await?;
-        let mut count: usize = document
-            .fragments
-            .values()
-            .map(|f| aliases(&f.node.selection_set))
-            .sum();
+        let mut count = 0;
+        for fragment in document.fragments.values() {
+            count += aliases(&fragment.node.selection_set).map_err(|k| duplicated(&k))?;
+        }
         let mut has_mutation = false;
         for (_, operation) in document.operations.iter() {
-            count += aliases(&operation.node.selection_set);
+            count += aliases(&operation.node.selection_set).map_err(|k| duplicated(&k))?;
             has_mutation |= operation.node.ty == OperationType::Mutation;
         }
         if count > self.max_aliases {
