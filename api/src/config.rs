@@ -248,7 +248,7 @@ impl Settings {
                 50,
                 60_000,
             ),
-            ("batch_window_ms", self.batch_window_ms, 0, 1_000),
+            ("batch_window_ms", self.batch_window_ms, 0, 5_000),
             ("shutdown_grace_secs", self.shutdown_grace_secs, 0, 600),
             ("limits.max_depth", self.limits.max_depth as u64, 2, 100),
             (
