@@ -149,6 +149,7 @@ pub fn schema(db: Database, settings: &Settings, allow_list: Option<&AllowList>)
             max_aliases: limits.max_aliases,
             max_query_bytes: limits.max_query_bytes,
             allowed: allow_list.map(|a| Arc::new(a.hashes())),
+            introspection: settings.introspection,
         });
     if !settings.introspection {
         builder = builder.disable_introspection();
@@ -205,6 +206,7 @@ pub fn router(db: Database, verifier: Arc<Verifier>, settings: Settings) -> Rout
             "/export/partnerships.jsonl",
             get(crate::export::partnerships_jsonl),
         );
+    let router = router.method_not_allowed_fallback(method_not_allowed);
     let router = match cors {
         Some(cors) => router.layer(cors),
         None => router,
@@ -256,6 +258,15 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
             ])
             .expose_headers([REQUEST_ID, header::RETRY_AFTER])
             .max_age(Duration::from_secs(600)),
+    )
+}
+
+/// 405 in the GraphQL error shape (axum adds the `Allow` header).
+async fn method_not_allowed() -> Response {
+    error_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        codes::METHOD_NOT_ALLOWED,
+        "this method is not supported here",
     )
 }
 
@@ -485,8 +496,7 @@ async fn graphql_get(State(state): State<AppState>, request: Request<Body>) -> R
 
 async fn graphql_get_inner(state: &AppState, request: Request<Body>) -> Response {
     let (mut parts, _body) = request.into_parts();
-    let params: HashMap<String, String> =
-        parts.uri.query().map(url_params).unwrap_or_default();
+    let params: HashMap<String, String> = parts.uri.query().map(url_params).unwrap_or_default();
     if !params.contains_key("query") && !params.contains_key("extensions") {
         let wants_html = parts
             .headers
@@ -684,7 +694,12 @@ async fn execute(state: &AppState, caller: Caller, batch: BatchRequest, via_get:
         } else if single
             && caller.media == GRAPHQL_RESPONSE
             && response.data == async_graphql::Value::Null
-            && codes.iter().any(|c| REQUEST_ERRORS.contains(&c.as_str()))
+            && response.errors.iter().any(|e| {
+                // Without a path the error came before execution (parse, validation,
+                // variables, a limit); with one, a resolver raised it and `data` stands.
+                e.path.is_empty()
+                    && error_code(e).is_some_and(|c| REQUEST_ERRORS.contains(&c.as_str()))
+            })
         {
             // The document was not executed at all (it did not parse or validate): a 4xx
             // under the GraphQL-over-HTTP media type.

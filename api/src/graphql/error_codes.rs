@@ -46,7 +46,20 @@ impl Extension for ErrorCodes {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         next.run(ctx, query, variables).await.map_err(|mut e| {
-            stamp(&mut e, codes::GRAPHQL_PARSE_FAILED);
+            // async-graphql checks these two while parsing; they are rules of the document
+            // (a directive flood, a fragment cycle), not syntax.
+            let rule = e
+                .message
+                .starts_with("The number of directives on the field")
+                || e.message.starts_with("The recursion depth of the query");
+            stamp(
+                &mut e,
+                if rule {
+                    codes::GRAPHQL_VALIDATION_FAILED
+                } else {
+                    codes::GRAPHQL_PARSE_FAILED
+                },
+            );
             e
         })
     }
