@@ -25,10 +25,12 @@ pub fn bounded_text(
             format!("must have at most {max} characters (has {len})"),
         ));
     }
-    // Line breaks and tabs are fine in long text; other control characters are not.
+    // Line breaks and tabs are fine in long text; other control characters are not, nor
+    // are the bidirectional overrides and isolates that make text display in another order
+    // than it is stored (CVE-2021-42574, "Trojan Source").
     if trimmed
         .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        .any(|c| (c.is_control() && !matches!(c, '\n' | '\r' | '\t')) || is_bidi_control(c))
     {
         return Err(ValidationError::new(
             field,
@@ -38,7 +40,14 @@ pub fn bounded_text(
     Ok(trimmed.to_owned())
 }
 
-/// A one-line name: as [`bounded_text`], and no line breaks or tabs either.
+/// The bidirectional embedding, override and isolate controls (U+202A..U+202E,
+/// U+2066..U+2069).
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A one-line name: as [`bounded_text`], and no line breaks (also the Unicode line and
+/// paragraph separators) or tabs either.
 pub fn single_line(
     field: &str,
     raw: &str,
@@ -46,7 +55,7 @@ pub fn single_line(
     max: usize,
 ) -> Result<String, ValidationError> {
     let text = bounded_text(field, raw, min, max)?;
-    if text.contains(['\n', '\r', '\t']) {
+    if text.contains(['\n', '\r', '\t', '\u{2028}', '\u{2029}']) {
         return Err(ValidationError::new(field, "must be a single line"));
     }
     Ok(text)
@@ -55,6 +64,20 @@ pub fn single_line(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refuses_bidi_controls_and_unicode_line_separators() {
+        for bad in [
+            "Bilbao\u{202E}gnp.exe",
+            "a\u{2066}b",
+            "one\u{2028}two",
+            "p\u{2029}q",
+        ] {
+            assert!(single_line("name", bad, 1, 50).is_err(), "{bad:?}");
+        }
+        assert!(bounded_text("description", "one\u{2028}two", 1, 50).is_ok());
+        assert!(bounded_text("description", "x\u{202E}y", 1, 50).is_err());
+    }
 
     #[test]
     fn trims_and_accepts_text_within_bounds() {

@@ -293,7 +293,12 @@ fn canonical(whole: &str, fraction: &str) -> String {
 fn text_oracle(raw: &str, min: usize, max: usize, single: bool) -> bool {
     let t = raw.trim();
     let n = t.chars().count();
-    let allowed = |c: char| !c.is_control() || (!single && matches!(c, '\n' | '\r' | '\t'));
+    let bidi = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    let allowed = |c: char| {
+        !bidi(c)
+            && (!c.is_control() || (!single && matches!(c, '\n' | '\r' | '\t')))
+            && !(single && matches!(c, '\u{2028}' | '\u{2029}'))
+    };
     (min..=max).contains(&n) && t.chars().all(allowed)
 }
 
@@ -318,7 +323,8 @@ fn check_text(
             let n = text.chars().count();
             prop_assert!((min..=max).contains(&n));
             if single {
-                prop_assert!(!text.contains(['\n', '\r', '\t']));
+                let breaks = ['\n', '\r', '\t', '\u{2028}', '\u{2029}'];
+                prop_assert!(!text.contains(breaks), "a line break in {:?}", text);
             }
             prop_assert_eq!(parse(&text), Ok(text.clone()), "not idempotent");
         }
