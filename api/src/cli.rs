@@ -625,7 +625,10 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli));
+    // Flush the spans still queued for OTLP export; a no-op without the `otlp` feature.
+    crate::telemetry::shutdown();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("registry: {message}");
