@@ -21,7 +21,9 @@ use domain::ids::{ActorId, AllocationId, MembershipId, PartnershipId, ProgrammeI
 use domain::membership::{Role, RoleSet, check_members, check_membership_dates};
 use domain::partnership::{PartnershipDetails, PartnershipKind, PartnershipStatus};
 use domain::territory::CountryCode;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+};
 
 use crate::database::WriteTx;
 use crate::entities::{
@@ -535,21 +537,30 @@ impl Import {
     /// already has, naming its line (one query per batch, not per row).
     async fn check_pending_references(&mut self) -> Result<(), ImportError> {
         let pending = std::mem::take(&mut self.pending_references);
-        for chunk in pending.chunks(IDS_PER_QUERY) {
-            let stored: HashSet<(uuid::Uuid, String)> = allocation::Entity::find()
-                .filter(
-                    allocation::Column::Reference.is_in(chunk.iter().map(|(_, _, r)| r.clone())),
-                )
-                .all(&self.tx.txn)
-                .await?
-                .into_iter()
-                .filter_map(|a| a.reference.map(|r| (a.stream_id, r)))
-                .collect();
-            if let Some((line, _, _)) = chunk
-                .iter()
-                .find(|(_, stream, r)| stored.contains(&(*stream, r.clone())))
-            {
-                return Err(ImportError::at(*line, duplicate_reference()));
+        let mut by_stream: HashMap<uuid::Uuid, Vec<(u64, String)>> = HashMap::new();
+        for (line, stream, reference) in pending {
+            by_stream.entry(stream).or_default().push((line, reference));
+        }
+        for (stream, references) in by_stream {
+            for chunk in references.chunks(IDS_PER_QUERY) {
+                // By stream and reference: the order of the unique index, so each batch is
+                // index lookups, not a scan of every allocation stored so far.
+                let stored: HashSet<String> = allocation::Entity::find()
+                    .select_only()
+                    .column(allocation::Column::Reference)
+                    .filter(allocation::Column::StreamId.eq(stream))
+                    .filter(
+                        allocation::Column::Reference.is_in(chunk.iter().map(|(_, r)| r.clone())),
+                    )
+                    .into_tuple::<Option<String>>()
+                    .all(&self.tx.txn)
+                    .await?
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                if let Some((line, _)) = chunk.iter().find(|(_, r)| stored.contains(r)) {
+                    return Err(ImportError::at(*line, duplicate_reference()));
+                }
             }
         }
         Ok(())
