@@ -124,8 +124,19 @@ pub struct Import {
 impl Database {
     /// Starts an import: takes the writer (SQLite) and opens its transaction.
     pub async fn begin_import(&self) -> Result<Import, RepoError> {
+        let tx = self.begin_write().await?;
+        if tx.backend == crate::Backend::Postgres {
+            // The planner's statistics do not count the rows this transaction has written, so
+            // as the import grows it would keep choosing sequential scans for the per-batch
+            // lookups (references, members), which makes a large import quadratic. Every
+            // lookup of the import has an index.
+            use sea_orm::ConnectionTrait;
+            tx.txn
+                .execute_unprepared("SET LOCAL enable_seqscan = off")
+                .await?;
+        }
         Ok(Import {
-            tx: self.begin_write().await?,
+            tx,
             now: crate::repo_now(),
             counts: ImportCounts::default(),
             actors: HashMap::new(),
