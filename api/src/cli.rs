@@ -148,7 +148,7 @@ struct ServerArgs {
     /// sqlite://FILE?mode=rwc or postgres://USER@HOST:PORT/DB [env DATABASE_URL].
     #[arg(long)]
     database_url: Option<String>,
-    /// How long DataLoaders collect keys before reading a batch, in milliseconds [default: 5;
+    /// How long DataLoaders collect keys before reading a batch, in milliseconds [default: 0;
     /// env REGISTRY_BATCH_WINDOW_MS].
     #[arg(long)]
     batch_window_ms: Option<u64>,

@@ -27,10 +27,6 @@ pub struct RepoLoader {
 
 pub type Loaders = DataLoader<RepoLoader>;
 
-/// The default batch window: how long a loader waits for sibling resolvers to register
-/// their keys before it reads the batch.
-pub const DEFAULT_BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(5);
-
 /// Loaders whose batches collect keys for `window`: long enough that every resolver of a page
 /// registers its key (one statement per level, not one per parent), short enough not to be
 /// felt. Tests that count statements widen it so a slow debug build cannot split a batch.
