@@ -4,10 +4,10 @@
 //!
 //! The caller (the `registry import` command) parses each line into domain values and hands
 //! them over one at a time; a row that breaks a rule is refused with an [`ImportError`] naming
-//! its line and field and is not written. Rules that span rows (the set of a partnership's
-//! members, the uniqueness of allocation references) are checked when a batch is written and
-//! at [`Import::finish`]. Nothing is visible to readers before `finish` commits; dropping an
-//! `Import` rolls everything back.
+//! its line and field and is not written. Rules that span rows are checked in memory (the
+//! uniqueness of allocation references, against the stored ones read once per stream) and at
+//! [`Import::finish`] (the set of a partnership's members). Nothing is visible to readers
+//! before `finish` commits; dropping an `Import` rolls everything back.
 
 use std::collections::{HashMap, HashSet};
 
@@ -109,16 +109,17 @@ pub struct Import {
     member_pairs: HashSet<(PartnershipId, ActorId)>,
     /// Partnerships whose members changed, with the line to blame if their set breaks a rule.
     touched: HashMap<PartnershipId, u64>,
-    /// (stream, reference) of the imported allocations.
+    /// (stream, reference) of the stored allocations of the streams met so far, and of the
+    /// imported ones: a new reference must not be among them.
     references: HashSet<(uuid::Uuid, String)>,
+    /// The streams whose stored references are in `references`.
+    streams_loaded: HashSet<uuid::Uuid>,
     pending_actors: Vec<actor::ActiveModel>,
     pending_partnerships: Vec<partnership::ActiveModel>,
     pending_themes: Vec<partnership_theme::ActiveModel>,
     pending_members: Vec<membership::ActiveModel>,
     pending_allocations: Vec<allocation::ActiveModel>,
     pending_budgets: Vec<allocation_budget::ActiveModel>,
-    /// Lines of the pending allocations with a reference, to name the line of a clash.
-    pending_references: Vec<(u64, uuid::Uuid, String)>,
 }
 
 impl Database {
@@ -148,13 +149,13 @@ impl Database {
             member_pairs: HashSet::new(),
             touched: HashMap::new(),
             references: HashSet::new(),
+            streams_loaded: HashSet::new(),
             pending_actors: Vec::new(),
             pending_partnerships: Vec::new(),
             pending_themes: Vec::new(),
             pending_members: Vec::new(),
             pending_allocations: Vec::new(),
             pending_budgets: Vec::new(),
-            pending_references: Vec::new(),
         })
     }
 }
@@ -389,12 +390,11 @@ impl Import {
         let rule_id = rule.id;
         let terms = terms.parts();
         if let Some(reference) = &terms.reference {
+            self.load_references(stream_id.as_uuid()).await?;
             let key = (stream_id.as_uuid(), reference.clone());
             if !self.references.insert(key) {
                 return Err(at(duplicate_reference()));
             }
-            self.pending_references
-                .push((line, stream_id.as_uuid(), reference.clone()));
         }
         let id = AllocationId::generate();
         self.pending_allocations.push(allocation::ActiveModel {
@@ -509,7 +509,6 @@ impl Import {
 
     /// Writes the pending rows, parents before children so that every foreign key holds.
     async fn flush(&mut self) -> Result<(), ImportError> {
-        self.check_pending_references().await?;
         let conn = &self.tx.txn;
         for chunk in std::mem::take(&mut self.pending_actors).chunks(BATCH) {
             actor::Entity::insert_many(chunk.to_vec())
@@ -544,36 +543,26 @@ impl Import {
         Ok(())
     }
 
-    /// Refuses a pending allocation whose reference a stored allocation of its stream
-    /// already has, naming its line (one query per batch, not per row).
-    async fn check_pending_references(&mut self) -> Result<(), ImportError> {
-        let pending = std::mem::take(&mut self.pending_references);
-        let mut by_stream: HashMap<uuid::Uuid, Vec<(u64, String)>> = HashMap::new();
-        for (line, stream, reference) in pending {
-            by_stream.entry(stream).or_default().push((line, reference));
+    /// Reads the references of a stream's stored allocations, once, when the import meets
+    /// the stream's first allocation with a reference (before any of its own rows of that
+    /// stream are written). Checking each row in memory afterwards keeps a large import
+    /// linear; a lookup per batch made PostgreSQL scan the rows the import itself had
+    /// written, which its statistics do not count. A reference stored by a concurrent writer
+    /// meanwhile is still refused, by the unique index, with the import rolled back.
+    async fn load_references(&mut self, stream: uuid::Uuid) -> Result<(), RepoError> {
+        if !self.streams_loaded.insert(stream) {
+            return Ok(());
         }
-        for (stream, references) in by_stream {
-            for chunk in references.chunks(IDS_PER_QUERY) {
-                // By stream and reference: the order of the unique index, so each batch is
-                // index lookups, not a scan of every allocation stored so far.
-                let stored: HashSet<String> = allocation::Entity::find()
-                    .select_only()
-                    .column(allocation::Column::Reference)
-                    .filter(allocation::Column::StreamId.eq(stream))
-                    .filter(
-                        allocation::Column::Reference.is_in(chunk.iter().map(|(_, r)| r.clone())),
-                    )
-                    .into_tuple::<Option<String>>()
-                    .all(&self.tx.txn)
-                    .await?
-                    .into_iter()
-                    .flatten()
-                    .collect();
-                if let Some((line, _)) = chunk.iter().find(|(_, r)| stored.contains(r)) {
-                    return Err(ImportError::at(*line, duplicate_reference()));
-                }
-            }
-        }
+        let stored: Vec<Option<String>> = allocation::Entity::find()
+            .select_only()
+            .column(allocation::Column::Reference)
+            .filter(allocation::Column::StreamId.eq(stream))
+            .filter(allocation::Column::Reference.is_not_null())
+            .into_tuple()
+            .all(&self.tx.txn)
+            .await?;
+        self.references
+            .extend(stored.into_iter().flatten().map(|r| (stream, r)));
         Ok(())
     }
 
