@@ -23,11 +23,11 @@ case "$backend" in
     psql "$admin_url" -qc "DROP DATABASE IF EXISTS registry_import_bench WITH (FORCE)" >/dev/null 2>&1
     psql "$admin_url" -qc "CREATE DATABASE registry_import_bench" >/dev/null
     export DATABASE_URL="${admin_url%/*}/registry_import_bench"
-    count() { psql "$DATABASE_URL" -Atc "SELECT count(*) FROM allocation"; }
+    count() { psql "$DATABASE_URL" -Atc "SELECT count(*) FROM allocation WHERE reference LIKE 'BENCH-%'"; }
     ;;
   sqlite)
     export DATABASE_URL="sqlite://$work/bench.db?mode=rwc"
-    count() { sqlite3 "$work/bench.db" "SELECT count(*) FROM allocation"; }
+    count() { sqlite3 "$work/bench.db" "SELECT count(*) FROM allocation WHERE reference LIKE 'BENCH-%'"; }
     ;;
   *) echo "usage: $0 [postgres|sqlite] [rows]"; exit 2 ;;
 esac
