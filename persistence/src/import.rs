@@ -15,9 +15,9 @@ use chrono::NaiveDate;
 use domain::ValidationError;
 use domain::actor::{ActorKind, ActorProfile, HierarchyNode, check_parent};
 use domain::funding::{
-    AllocationStatus, AllocationTerms, AllocationTermsParts, CeilingRule, case_for,
+    AllocationStatus, AllocationTerms, AllocationTermsParts, BudgetKind, CeilingRule, case_for,
 };
-use domain::ids::{ActorId, AllocationId, MembershipId, PartnershipId, ProgrammeId};
+use domain::ids::{ActorId, AllocationId, PartnershipId, ProgrammeId};
 use domain::membership::{Role, RoleSet, check_members, check_membership_dates};
 use domain::partnership::{PartnershipDetails, PartnershipKind, PartnershipStatus};
 use domain::territory::CountryCode;
@@ -250,29 +250,12 @@ impl Import {
             ));
         }
         let id = PartnershipId::generate();
-        self.pending_partnerships.push(partnership::ActiveModel {
-            id: Set(id.as_uuid()),
-            title: Set(parts.title.clone()),
-            title_folded: Set(parts.title.to_lowercase()),
-            description: Set(parts.description.clone()),
-            kind: Set(parts.kind.code().to_owned()),
-            governance_levels: Set(crate::repo::rows::levels_to_stored(
-                &parts.governance_levels,
-            )),
-            themes_key: Set(crate::repo::partnerships::themes_key(&parts.themes)),
-            start_date: Set(parts.start_date),
-            end_date: Set(parts.end_date),
-            status: Set(status.code().to_owned()),
-            created_at: Set(self.now),
-            updated_at: Set(self.now),
-            version: Set(1),
-        });
-        for theme in &parts.themes {
-            self.pending_themes.push(partnership_theme::ActiveModel {
-                partnership_id: Set(id.as_uuid()),
-                theme: Set(theme.code().to_owned()),
-            });
-        }
+        self.pending_partnerships
+            .push(crate::repo::partnerships::new_row(
+                id, parts, status, self.now,
+            ));
+        self.pending_themes
+            .extend(crate::repo::partnerships::theme_rows(id, &parts.themes));
         self.partnerships.insert(
             id,
             Some(PartnershipFacts {
@@ -397,33 +380,18 @@ impl Import {
             }
         }
         let id = AllocationId::generate();
-        self.pending_allocations.push(allocation::ActiveModel {
-            id: Set(id.as_uuid()),
-            partnership_id: Set(new.partnership_id.as_uuid()),
-            stream_id: Set(stream_id.as_uuid()),
-            ceiling_rule_id: Set(rule_id.as_uuid()),
-            programme_id: Set(Some(new.programme_id.as_uuid())),
-            eligible_cost_cents: Set(terms.eligible_cost.cents()),
-            eu_contribution_cents: Set(terms.eu_contribution.cents()),
-            national_contribution_cents: Set(terms.national_contribution.cents()),
-            status: Set(terms.status.code().to_owned()),
-            decision_date: Set(None),
-            decision_year: Set(None),
-            reference: Set(terms.reference.clone()),
-            created_at: Set(self.now),
-            updated_at: Set(self.now),
-            version: Set(1),
-        });
-        self.pending_budgets.push(allocation_budget::ActiveModel {
-            id: Set(uuid::Uuid::now_v7()),
-            allocation_id: Set(id.as_uuid()),
-            kind: Set("ORIGINAL".to_owned()),
-            eligible_cost_cents: Set(terms.eligible_cost.cents()),
-            eu_contribution_cents: Set(terms.eu_contribution.cents()),
-            national_contribution_cents: Set(terms.national_contribution.cents()),
-            reason: Set(None),
-            recorded_at: Set(self.now),
-        });
+        self.pending_allocations
+            .push(crate::repo::allocations::new_row(
+                id, &new, stream_id, rule_id, terms, self.now,
+            ));
+        self.pending_budgets
+            .push(crate::repo::allocations::budget_row(
+                id,
+                BudgetKind::Original,
+                terms,
+                None,
+                self.now,
+            ));
         self.counts.allocations += 1;
         self.flush_if_full().await?;
         Ok(())
@@ -479,18 +447,13 @@ impl Import {
     ) {
         self.member_pairs.insert((partnership_id, actor_id));
         self.touched.entry(partnership_id).or_insert(line);
-        self.pending_members.push(membership::ActiveModel {
-            id: Set(MembershipId::generate().as_uuid()),
-            partnership_id: Set(partnership_id.as_uuid()),
-            actor_id: Set(actor_id.as_uuid()),
-            is_lead: Set(roles.contains(Role::Lead)),
-            roles: Set(roles.to_stored()),
-            joined_on: Set(joined_on),
-            left_on: Set(None),
-            created_at: Set(self.now),
-            updated_at: Set(self.now),
-            version: Set(1),
-        });
+        self.pending_members.push(crate::repo::memberships::new_row(
+            partnership_id,
+            actor_id,
+            &roles,
+            joined_on,
+            self.now,
+        ));
         self.counts.memberships += 1;
     }
 

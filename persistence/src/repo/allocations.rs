@@ -204,25 +204,9 @@ impl Allocations<'_> {
         let now = super::now();
         let parts = terms.parts();
         let id = AllocationId::generate();
-        let row = allocation::ActiveModel {
-            id: Set(id.as_uuid()),
-            partnership_id: Set(new.partnership_id.as_uuid()),
-            stream_id: Set(stream_id.as_uuid()),
-            ceiling_rule_id: Set(rule.id.as_uuid()),
-            programme_id: Set(Some(new.programme_id.as_uuid())),
-            eligible_cost_cents: Set(parts.eligible_cost.cents()),
-            eu_contribution_cents: Set(parts.eu_contribution.cents()),
-            national_contribution_cents: Set(parts.national_contribution.cents()),
-            status: Set(parts.status.code().to_owned()),
-            decision_date: Set(None),
-            decision_year: Set(None),
-            reference: Set(parts.reference.clone()),
-            created_at: Set(now),
-            updated_at: Set(now),
-            version: Set(1),
-        }
-        .insert(&tx.txn)
-        .await?;
+        let row = new_row(id, &new, stream_id, rule.id, parts, now)
+            .insert(&tx.txn)
+            .await?;
         record_budget(&tx, id, BudgetKind::Original, parts, None).await?;
         tx.record("Allocation", row.id, None::<&allocation::Model>, Some(&row));
         tx.commit().await?;
@@ -678,6 +662,54 @@ impl Allocations<'_> {
     }
 }
 
+/// The row of a new REQUESTED allocation (shared by `create` and the bulk import).
+pub(crate) fn new_row(
+    id: AllocationId,
+    new: &NewAllocation,
+    stream_id: StreamId,
+    rule_id: domain::ids::CeilingRuleId,
+    parts: &AllocationTermsParts,
+    now: chrono::DateTime<chrono::Utc>,
+) -> allocation::ActiveModel {
+    allocation::ActiveModel {
+        id: Set(id.as_uuid()),
+        partnership_id: Set(new.partnership_id.as_uuid()),
+        stream_id: Set(stream_id.as_uuid()),
+        ceiling_rule_id: Set(rule_id.as_uuid()),
+        programme_id: Set(Some(new.programme_id.as_uuid())),
+        eligible_cost_cents: Set(parts.eligible_cost.cents()),
+        eu_contribution_cents: Set(parts.eu_contribution.cents()),
+        national_contribution_cents: Set(parts.national_contribution.cents()),
+        status: Set(parts.status.code().to_owned()),
+        decision_date: Set(None),
+        decision_year: Set(None),
+        reference: Set(parts.reference.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        version: Set(1),
+    }
+}
+
+/// The row of one budget record of an allocation.
+pub(crate) fn budget_row(
+    id: AllocationId,
+    kind: BudgetKind,
+    parts: &AllocationTermsParts,
+    reason: Option<String>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> allocation_budget::ActiveModel {
+    allocation_budget::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        allocation_id: Set(id.as_uuid()),
+        kind: Set(kind.code().to_owned()),
+        eligible_cost_cents: Set(parts.eligible_cost.cents()),
+        eu_contribution_cents: Set(parts.eu_contribution.cents()),
+        national_contribution_cents: Set(parts.national_contribution.cents()),
+        reason: Set(reason),
+        recorded_at: Set(now),
+    }
+}
+
 /// Writes one budget record.
 async fn record_budget(
     tx: &WriteTx,
@@ -686,18 +718,9 @@ async fn record_budget(
     parts: &AllocationTermsParts,
     reason: Option<String>,
 ) -> Result<(), RepoError> {
-    let row = allocation_budget::ActiveModel {
-        id: Set(uuid::Uuid::now_v7()),
-        allocation_id: Set(id.as_uuid()),
-        kind: Set(kind.code().to_owned()),
-        eligible_cost_cents: Set(parts.eligible_cost.cents()),
-        eu_contribution_cents: Set(parts.eu_contribution.cents()),
-        national_contribution_cents: Set(parts.national_contribution.cents()),
-        reason: Set(reason),
-        recorded_at: Set(super::now()),
-    }
-    .insert(&tx.txn)
-    .await?;
+    let row = budget_row(id, kind, parts, reason, super::now())
+        .insert(&tx.txn)
+        .await?;
     tx.record(
         "AllocationBudget",
         row.allocation_id,

@@ -67,21 +67,9 @@ impl Memberships<'_> {
         let mut members = super::partnerships::current_members(&tx.txn, partnership_id).await?;
         members.push(roles.clone());
         check_members(kind, status, members.iter())?;
-        let now = super::now();
-        let row = membership::ActiveModel {
-            id: Set(MembershipId::generate().as_uuid()),
-            partnership_id: Set(partnership_id.as_uuid()),
-            actor_id: Set(actor_id.as_uuid()),
-            is_lead: Set(roles.contains(Role::Lead)),
-            roles: Set(roles.to_stored()),
-            joined_on: Set(joined_on),
-            left_on: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            version: Set(1),
-        }
-        .insert(&tx.txn)
-        .await?;
+        let row = new_row(partnership_id, actor_id, &roles, joined_on, super::now())
+            .insert(&tx.txn)
+            .await?;
         tx.record("Membership", row.id, None::<&membership::Model>, Some(&row));
         tx.commit().await?;
         super::rows::membership(row)
@@ -466,6 +454,29 @@ impl Memberships<'_> {
 }
 
 /// Locks the partnership and refuses changes to a COMPLETED or WITHDRAWN one.
+/// The row of a new current member (shared by `add`, a partnership's LEAD at creation, and
+/// the bulk import).
+pub(crate) fn new_row(
+    partnership_id: PartnershipId,
+    actor_id: ActorId,
+    roles: &RoleSet,
+    joined_on: NaiveDate,
+    now: chrono::DateTime<chrono::Utc>,
+) -> membership::ActiveModel {
+    membership::ActiveModel {
+        id: Set(MembershipId::generate().as_uuid()),
+        partnership_id: Set(partnership_id.as_uuid()),
+        actor_id: Set(actor_id.as_uuid()),
+        is_lead: Set(roles.contains(Role::Lead)),
+        roles: Set(roles.to_stored()),
+        joined_on: Set(joined_on),
+        left_on: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        version: Set(1),
+    }
+}
+
 async fn open_partnership(
     tx: &WriteTx,
     id: PartnershipId,

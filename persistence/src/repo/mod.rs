@@ -5,7 +5,7 @@
 pub(crate) mod actors;
 pub(crate) mod allocations;
 mod funding;
-mod memberships;
+pub(crate) mod memberships;
 pub(crate) mod partnerships;
 mod programmes;
 pub(crate) mod rows;

@@ -135,38 +135,13 @@ impl Partnerships<'_> {
         let id = PartnershipId::generate();
         let now = super::now();
         let parts = details.parts();
-        let row = partnership::ActiveModel {
-            id: Set(id.as_uuid()),
-            title: Set(parts.title.clone()),
-            title_folded: Set(parts.title.to_lowercase()),
-            description: Set(parts.description.clone()),
-            kind: Set(parts.kind.code().to_owned()),
-            governance_levels: Set(super::rows::levels_to_stored(&parts.governance_levels)),
-            themes_key: Set(themes_key(&parts.themes)),
-            start_date: Set(parts.start_date),
-            end_date: Set(parts.end_date),
-            status: Set(PartnershipStatus::Draft.code().to_owned()),
-            created_at: Set(now),
-            updated_at: Set(now),
-            version: Set(1),
-        }
-        .insert(&tx.txn)
-        .await?;
+        let row = new_row(id, parts, PartnershipStatus::Draft, now)
+            .insert(&tx.txn)
+            .await?;
         write_themes(&tx.txn, id, &parts.themes, false).await?;
-        let lead_row = membership::ActiveModel {
-            id: Set(domain::ids::MembershipId::generate().as_uuid()),
-            partnership_id: Set(id.as_uuid()),
-            actor_id: Set(lead.as_uuid()),
-            roles: Set(lead_roles.to_stored()),
-            is_lead: Set(true),
-            joined_on: Set(joined_on),
-            left_on: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            version: Set(1),
-        }
-        .insert(&tx.txn)
-        .await?;
+        let lead_row = super::memberships::new_row(id, lead, &lead_roles, joined_on, now)
+            .insert(&tx.txn)
+            .await?;
         tx.record(
             "Partnership",
             row.id,
@@ -461,6 +436,41 @@ pub(crate) fn themes_key(themes: &BTreeSet<Theme>) -> String {
         .join(",")
 }
 
+/// The row of a new partnership in `status` (shared by `create` and the bulk import).
+pub(crate) fn new_row(
+    id: PartnershipId,
+    parts: &domain::partnership::PartnershipDetailsParts,
+    status: PartnershipStatus,
+    now: chrono::DateTime<chrono::Utc>,
+) -> partnership::ActiveModel {
+    partnership::ActiveModel {
+        id: Set(id.as_uuid()),
+        title: Set(parts.title.clone()),
+        title_folded: Set(parts.title.to_lowercase()),
+        description: Set(parts.description.clone()),
+        kind: Set(parts.kind.code().to_owned()),
+        governance_levels: Set(super::rows::levels_to_stored(&parts.governance_levels)),
+        themes_key: Set(themes_key(&parts.themes)),
+        start_date: Set(parts.start_date),
+        end_date: Set(parts.end_date),
+        status: Set(status.code().to_owned()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        version: Set(1),
+    }
+}
+
+/// The theme rows of a partnership.
+pub(crate) fn theme_rows(
+    id: PartnershipId,
+    themes: &BTreeSet<Theme>,
+) -> impl Iterator<Item = partnership_theme::ActiveModel> + '_ {
+    themes.iter().map(move |t| partnership_theme::ActiveModel {
+        partnership_id: Set(id.as_uuid()),
+        theme: Set(t.code().to_owned()),
+    })
+}
+
 async fn write_themes(
     conn: &impl ConnectionTrait,
     id: PartnershipId,
@@ -476,11 +486,7 @@ async fn write_themes(
     if themes.is_empty() {
         return Ok(());
     }
-    let rows = themes.iter().map(|t| partnership_theme::ActiveModel {
-        partnership_id: Set(id.as_uuid()),
-        theme: Set(t.code().to_owned()),
-    });
-    partnership_theme::Entity::insert_many(rows)
+    partnership_theme::Entity::insert_many(theme_rows(id, themes))
         .exec(conn)
         .await?;
     Ok(())
