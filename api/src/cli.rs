@@ -179,17 +179,13 @@ struct ServerArgs {
 }
 
 impl ServerArgs {
-    /// Defaults (with `--dev`: introspection and GraphiQL on), then the TOML file, then the
-    /// environment, then these flags; checked.
+    /// Defaults, then the TOML file, then the environment, then these flags (`--dev` turns
+    /// introspection and GraphiQL on); checked.
     fn settings(&self, dev: bool) -> Result<crate::config::Settings, String> {
         let mut s = match &self.config {
             Some(path) => crate::config::Settings::from_file(path).map_err(|e| e.to_string())?,
             None => crate::config::Settings::default(),
         };
-        if dev && self.config.is_none() {
-            s.introspection = true;
-            s.graphiql = true;
-        }
         s.apply_env(|name| std::env::var(name).ok())
             .map_err(|e| e.to_string())?;
         if let Some(v) = self.listen {

@@ -19,6 +19,7 @@ use crate::error::codes;
 #[derive(Debug, Clone, Copy)]
 pub struct ViaGet;
 
+#[derive(Clone)]
 pub struct RequestLimits {
     pub max_aliases: usize,
     pub max_query_bytes: usize,
@@ -29,21 +30,9 @@ pub struct RequestLimits {
     pub introspection: bool,
 }
 
-struct Limits {
-    max_aliases: usize,
-    max_query_bytes: usize,
-    allowed: Option<Arc<HashSet<String>>>,
-    introspection: bool,
-}
-
 impl ExtensionFactory for RequestLimits {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Limits {
-            max_aliases: self.max_aliases,
-            max_query_bytes: self.max_query_bytes,
-            allowed: self.allowed.clone(),
-            introspection: self.introspection,
-        })
+        Arc::new(self.clone())
     }
 }
 
@@ -180,7 +169,7 @@ impl<'a> Walk<'a> {
 }
 
 #[async_graphql::async_trait::async_trait]
-impl Extension for Limits {
+impl Extension for RequestLimits {
     async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,
