@@ -148,8 +148,8 @@ struct ServerArgs {
     /// sqlite://FILE?mode=rwc or postgres://USER@HOST:PORT/DB [env DATABASE_URL].
     #[arg(long)]
     database_url: Option<String>,
-    /// How long DataLoaders collect keys before reading a batch, in milliseconds [default: 0;
-    /// env REGISTRY_BATCH_WINDOW_MS].
+    /// Waited before each batch of loads is read, in milliseconds: batching needs none, so
+    /// this only plays a slow database [default: 0; env REGISTRY_BATCH_WINDOW_MS].
     #[arg(long)]
     batch_window_ms: Option<u64>,
     /// Turns schema introspection on (off by default outside --dev).

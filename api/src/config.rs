@@ -22,7 +22,9 @@ pub struct Settings {
     /// How long a request waits for a database connection before it fails with
     /// SERVICE_UNAVAILABLE, in milliseconds: short, so an outage fails fast.
     pub database_acquire_timeout_ms: u64,
-    /// How long DataLoaders collect keys before reading a batch, in milliseconds.
+    /// Waited before each batch of loads is read, in milliseconds. Batching needs no window
+    /// (a batch holds every key a step of the execution asks for), so 0 is right for service;
+    /// a value plays a slow database, to try timeouts and shutdown.
     pub batch_window_ms: u64,
     /// Schema introspection (`__schema`, `__type`); on with `--dev`.
     pub introspection: bool,

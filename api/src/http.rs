@@ -33,7 +33,8 @@ use tower_http::trace::TraceLayer;
 use crate::auth::{Authenticated, Verifier, principal::AuthState};
 use crate::config::Settings;
 use crate::error::codes;
-use crate::graphql::limits::{RequestLimits, ViaGet};
+use crate::graphql::error_codes::stamp_response;
+use crate::graphql::limits::RequestLimits;
 use crate::graphql::{RegistrySchema, loaders::loaders, schema_builder};
 use crate::metrics::Metrics;
 use crate::ratelimit::Limiter;
@@ -47,6 +48,7 @@ const MAX_PERSISTED: usize = 10_000;
 #[derive(Clone)]
 pub struct AppState {
     schema: RegistrySchema,
+    limits: Arc<RequestLimits>,
     db: Database,
     verifier: Arc<Verifier>,
     settings: Arc<Settings>,
@@ -137,24 +139,30 @@ pub(crate) fn sha256_hex(text: &str) -> String {
         .collect()
 }
 
-/// The schema with its database and the settings' limits, as the server runs it.
-pub fn schema(db: Database, settings: &Settings, allow_list: Option<&AllowList>) -> RegistrySchema {
+/// The schema with its database and the settings' limits, as the server runs it. It has no
+/// extensions on purpose (see `graphql::error_codes`): the handler checks `RequestLimits` and
+/// stamps error codes around `execute`.
+pub fn schema(db: Database, settings: &Settings) -> RegistrySchema {
     let limits = &settings.limits;
     let mut builder = schema_builder()
         .data(db)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
-        .limit_directives(limits.max_directives)
-        .extension(RequestLimits {
-            max_aliases: limits.max_aliases,
-            max_query_bytes: limits.max_query_bytes,
-            allowed: allow_list.map(|a| Arc::new(a.hashes())),
-            introspection: settings.introspection,
-        });
+        .limit_directives(limits.max_directives);
     if !settings.introspection {
         builder = builder.disable_introspection();
     }
     builder.finish()
+}
+
+/// The limits the handler checks on each document.
+fn request_limits(settings: &Settings, allow_list: Option<&AllowList>) -> RequestLimits {
+    RequestLimits {
+        max_aliases: settings.limits.max_aliases,
+        max_query_bytes: settings.limits.max_query_bytes,
+        allowed: allow_list.map(|a| Arc::new(a.hashes())),
+        introspection: settings.introspection,
+    }
 }
 
 /// The service's routes and layers.
@@ -171,7 +179,8 @@ pub fn router(db: Database, verifier: Arc<Verifier>, settings: Settings) -> Rout
             })
     });
     let state = AppState {
-        schema: schema(db.clone(), &settings, allow_list.as_ref()),
+        schema: schema(db.clone(), &settings),
+        limits: Arc::new(request_limits(&settings, allow_list.as_ref())),
         db,
         verifier,
         limiter: Arc::new(Limiter::new(&settings.rate_limits)),
@@ -634,20 +643,27 @@ async fn execute(state: &AppState, caller: Caller, batch: BatchRequest, via_get:
         }
         let name = request.operation_name.clone();
         if let Some((code, message)) = refusal {
-            runs.push((name, Err((code, message))));
+            let mut error = async_graphql::ServerError::new(message, None);
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("code", code);
+            runs.push((name, Err(error)));
             continue;
         }
+        let loads = loaders(
+            state.db.clone(),
+            Duration::from_millis(state.settings.batch_window_ms),
+        );
         request = request
-            .data(loaders(
-                state.db.clone(),
-                Duration::from_millis(state.settings.batch_window_ms),
-            ))
+            .data(loads.clone())
             .data(caller.principal.clone())
             .data(RequestIdValue(caller.request_id.clone()));
-        if via_get {
-            request = request.data(ViaGet);
+        if let Err(error) = state.limits.check(&mut request, via_get) {
+            runs.push((name, Err(error)));
+            continue;
         }
-        runs.push((name, Ok(request)));
+        runs.push((name, Ok((request, loads))));
     }
     let timeout = Duration::from_millis(state.settings.limits.request_timeout_ms);
     let schema = state.schema.clone();
@@ -655,15 +671,14 @@ async fn execute(state: &AppState, caller: Caller, batch: BatchRequest, via_get:
         let mut out = Vec::with_capacity(runs.len());
         for (name, run) in runs {
             let response = match run {
-                Ok(request) => schema.execute(request).await,
-                Err((code, message)) => {
-                    let mut error = async_graphql::ServerError::new(message, None);
-                    error
-                        .extensions
-                        .get_or_insert_with(Default::default)
-                        .set("code", code);
-                    async_graphql::Response::from_errors(vec![error])
+                Ok((request, loads)) => {
+                    // The execution and the loads it asks for run as one future (see
+                    // `graphql::batcher`).
+                    let mut response = loads.run(schema.execute(request)).await;
+                    stamp_response(&mut response);
+                    response
                 }
+                Err(error) => async_graphql::Response::from_errors(vec![error]),
             };
             out.push((name, response));
         }

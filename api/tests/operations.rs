@@ -100,7 +100,7 @@ async fn exit_status(child: &mut Child, limit: Duration) -> Option<std::process:
 
 async fn sigterm_lets_the_slow_request_finish(test_db: TestDatabase) {
     let port = free_port();
-    // A DataLoader window of 1.5 s makes any relation field a slow request.
+    // A wait of 1.5 s before each batch of loads makes any relation field a slow request.
     let mut child = start(test_db.url(), port, &[("REGISTRY_BATCH_WINDOW_MS", "1500")]);
     let client = reqwest::Client::new();
     wait_ready(&client, port).await;

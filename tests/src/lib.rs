@@ -65,12 +65,10 @@ pub struct TestApp {
     server: Option<JoinHandle<std::io::Result<()>>>,
 }
 
-/// The settings of test servers: the production defaults, with GraphiQL on and a DataLoader
-/// window wide enough that a debug build under a parallel test load never splits a batch (the
-/// statement-counting tests depend on it).
+/// The settings of test servers: the production defaults (so the statement-counting tests see
+/// the batching of the service as it runs), with GraphiQL on.
 pub fn test_settings() -> Settings {
     Settings {
-        batch_window_ms: 50,
         graphiql: true,
         ..Settings::default()
     }

@@ -137,6 +137,48 @@ async fn summary_payments_and_exports_agree(app: &TestApp) {
         3
     );
 
+    // Every grouping (each joins only the tables its keys come from) and none: the same totals,
+    // rows that add up to them, and the keys of this data.
+    for (group_by, keys) in [
+        ("[]", json!([[]])),
+        ("[STREAM]", json!([["AMIF"]])),
+        ("[PROGRAMME]", json!([["2021ES65AMPR001"]])),
+        ("[COUNTRY, REGION]", json!([["ES", "ES52"]])),
+        ("[ACTOR_KIND]", json!([["NGO"]])),
+        (
+            "[STREAM, ACTOR_KIND, COUNTRY]",
+            json!([["AMIF", "NGO", "ES"]]),
+        ),
+        ("[THEME]", json!([["HOUSING"], ["HOUSING,EMPLOYMENT"]])),
+    ] {
+        let data = app
+            .ok(
+                &format!("{{ fundingSummary(groupBy: {group_by}) {{ rows {{ keys {{ value }} allocationCount euContribution paid }} totals {{ allocationCount eligibleCost euContribution paid }} }} }}"),
+                json!({}),
+            )
+            .await;
+        let summary = &data["fundingSummary"];
+        assert_eq!(&summary["totals"], totals, "{group_by}");
+        let rows = summary["rows"].as_array().expect("rows");
+        let row_keys: Vec<Vec<Value>> = rows
+            .iter()
+            .map(|r| {
+                r["keys"]
+                    .as_array()
+                    .expect("keys")
+                    .iter()
+                    .map(|k| k["value"].clone())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(json!(row_keys), keys, "{group_by}");
+        let count: i64 = rows
+            .iter()
+            .map(|r| r["allocationCount"].as_i64().unwrap_or(0))
+            .sum();
+        assert_eq!(count, 3, "{group_by}");
+    }
+
     // A partner's funding, as lead.
     let data = app
         .ok("query($id: ID!) { actor(id: $id) { fundingReceived { asLead { allocationCount euContribution } } } }", json!({ "id": ngo }))

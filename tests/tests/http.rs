@@ -596,7 +596,7 @@ async fn batch_body_and_document_limits(app: &TestApp) {
 
 async fn slow_requests_time_out(backend: Backend) {
     let mut settings = Settings {
-        // Every DataLoader waits a second before it reads.
+        // Every batch of loads waits a second before it is read.
         batch_window_ms: 1_000,
         ..test_settings()
     };

@@ -2,7 +2,7 @@
 //! the repositories' keyset cursors, and a `totalCount` that is computed only when a client
 //! asks for it, with exactly the filters of the page.
 
-use async_graphql::connection::{Connection, Edge};
+use async_graphql::connection::{Connection, CursorType, Edge};
 use async_graphql::{Context, Object, OutputType};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -104,7 +104,27 @@ impl TotalCount {
     }
 }
 
-pub type CountedConnection<N> = Connection<String, N, TotalCount>;
+pub type CountedConnection<N> = Connection<PageCursor, N, TotalCount>;
+
+/// An edge's cursor, encoded only if the client selects it (or `pageInfo`'s cursors): a page
+/// of 100 edges would otherwise format and encode 100 strings that most clients never read.
+pub struct PageCursor(Cursor);
+
+impl CursorType for PageCursor {
+    type Error = &'static str;
+
+    // `after` is read by `page_request`, which names the argument in its error; this is here
+    // for the trait only.
+    fn decode_cursor(text: &str) -> Result<Self, Self::Error> {
+        decode_cursor(text)
+            .map(PageCursor)
+            .map_err(|_| "is not a cursor returned by this list")
+    }
+
+    fn encode_cursor(&self) -> String {
+        encode_cursor(&self.0)
+    }
+}
 
 /// The id after which a nested list continues, from a cursor of that list (`order` is the
 /// list's order key, such as `memberships.added.asc`).
@@ -133,7 +153,7 @@ pub fn connection<T, N: OutputType>(
     conn.edges.extend(
         page.items
             .into_iter()
-            .map(|(cursor, item)| Edge::new(encode_cursor(&cursor), node(item))),
+            .map(|(cursor, item)| Edge::new(PageCursor(cursor), node(item))),
     );
     conn
 }

@@ -1,24 +1,15 @@
 //! Gives every error an `extensions.code`: errors from resolvers carry theirs already (see
 //! `crate::error`); this stamps the ones async-graphql itself raises while parsing and
 //! validating a document, or coercing arguments.
+//!
+//! It runs on the response in the HTTP handler rather than as a schema extension: with any
+//! extension registered, async-graphql sends every field of every response through the
+//! extension chain (a boxed future and a registry lookup per field), which was a measured
+//! share of the server's CPU on large pages (`bench/RESULTS.md`).
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
-};
-use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Variables};
+use async_graphql::{Response, ServerError};
 
 use crate::error::codes;
-
-pub struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodes)
-    }
-}
 
 fn stamp(error: &mut ServerError, code: &str) {
     let extensions = error.extensions.get_or_insert_with(Default::default);
@@ -27,69 +18,145 @@ fn stamp(error: &mut ServerError, code: &str) {
     }
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for ErrorCodes {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        // What is left without a code failed while coercing an argument or variable.
-        for error in &mut response.errors {
+fn has_code(error: &ServerError) -> bool {
+    error
+        .extensions
+        .as_ref()
+        .is_some_and(|e| e.get("code").is_some())
+}
+
+/// The code of an error raised before execution (parse-time rules, validation, choosing the
+/// operation): such errors have no path.
+fn before_execution(error: &mut ServerError) {
+    let message = error.message.as_str();
+    // async-graphql checks these two on the parsed document; they are rules of the document
+    // (a directive flood, a fragment cycle), not syntax.
+    if message.starts_with("The number of directives on the field")
+        || message.starts_with("The recursion depth of the query")
+    {
+        stamp(error, codes::GRAPHQL_VALIDATION_FAILED);
+    } else if let Some(rest) = message.strip_prefix("Invalid value for argument \"") {
+        // A value of the wrong type for an argument (an unknown enum value, a number where a
+        // decimal string belongs) is bad input, and names its argument path.
+        if let Some((field, _)) = rest.split_once('"') {
+            let field = field.to_owned();
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("field", field);
+        }
+        stamp(error, codes::BAD_USER_INPUT);
+    } else if message == "Query is nested too deep." {
+        stamp(error, codes::DEPTH_LIMIT_EXCEEDED);
+    } else if message == "Query is too complex." {
+        stamp(error, codes::COMPLEXITY_LIMIT_EXCEEDED);
+    } else if message.starts_with("Unknown operation named")
+        || message == "Operation name required in request."
+    {
+        // The request names an operation the document does not have.
+        stamp(error, codes::BAD_USER_INPUT);
+    } else {
+        stamp(error, codes::GRAPHQL_VALIDATION_FAILED);
+    }
+}
+
+/// Stamps the errors of an executed request that have no code yet.
+pub fn stamp_response(response: &mut Response) {
+    for error in &mut response.errors {
+        if has_code(error) {
+            continue;
+        }
+        if error.path.is_empty() {
+            before_execution(error);
+        } else {
+            // Raised on a field without a code of ours: async-graphql failed to coerce an
+            // argument or variable of that field.
             stamp(error, codes::BAD_USER_INPUT);
         }
-        response
+    }
+}
+
+/// The error for a document that does not parse.
+pub fn parse_failed(mut error: ServerError) -> ServerError {
+    stamp(&mut error, codes::GRAPHQL_PARSE_FAILED);
+    error
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_graphql::PathSegment;
+
+    fn code_of(error: &ServerError) -> Option<String> {
+        match error.extensions.as_ref()?.get("code")? {
+            async_graphql::Value::String(code) => Some(code.clone()),
+            _ => None,
+        }
     }
 
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables).await.map_err(|mut e| {
-            // async-graphql checks these two while parsing; they are rules of the document
-            // (a directive flood, a fragment cycle), not syntax.
-            let rule = e
-                .message
-                .starts_with("The number of directives on the field")
-                || e.message.starts_with("The recursion depth of the query");
-            stamp(
-                &mut e,
-                if rule {
-                    codes::GRAPHQL_VALIDATION_FAILED
-                } else {
-                    codes::GRAPHQL_PARSE_FAILED
-                },
+    fn stamped(message: &str, path: bool) -> ServerError {
+        let mut error = ServerError::new(message, None);
+        if path {
+            error.path = vec![PathSegment::Field("actors".into())];
+        }
+        let mut response = Response::from_errors(vec![error]);
+        stamp_response(&mut response);
+        response.errors.remove(0)
+    }
+
+    #[test]
+    fn errors_before_execution_get_the_code_of_their_rule() {
+        let cases = [
+            ("Query is nested too deep.", codes::DEPTH_LIMIT_EXCEEDED),
+            ("Query is too complex.", codes::COMPLEXITY_LIMIT_EXCEEDED),
+            (
+                "The recursion depth of the query cannot be greater than `32`",
+                codes::GRAPHQL_VALIDATION_FAILED,
+            ),
+            (
+                "Unknown field \"nope\" on type \"Query\".",
+                codes::GRAPHQL_VALIDATION_FAILED,
+            ),
+            ("Unknown operation named \"Other\"", codes::BAD_USER_INPUT),
+        ];
+        for (message, code) in cases {
+            assert_eq!(
+                code_of(&stamped(message, false)).as_deref(),
+                Some(code),
+                "{message}"
             );
-            e
-        })
+        }
+        let argument = stamped(
+            "Invalid value for argument \"filter.kinds\", enumeration type \"ActorKind\" does not contain the value \"X\"",
+            false,
+        );
+        assert_eq!(code_of(&argument).as_deref(), Some(codes::BAD_USER_INPUT));
+        let field = argument
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("field").cloned());
+        assert_eq!(
+            field,
+            Some(async_graphql::Value::String("filter.kinds".into()))
+        );
     }
 
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|mut errors| {
-            for e in &mut errors {
-                // A value of the wrong type for an argument (an unknown enum value, a number
-                // where a decimal string belongs) is bad input, and names its argument path.
-                if let Some(rest) = e.message.strip_prefix("Invalid value for argument \"") {
-                    if let Some((field, _)) = rest.split_once('"') {
-                        let field = field.to_owned();
-                        e.extensions
-                            .get_or_insert_with(Default::default)
-                            .set("field", field);
-                    }
-                    stamp(e, codes::BAD_USER_INPUT);
-                } else if e.message == "Query is nested too deep." {
-                    stamp(e, codes::DEPTH_LIMIT_EXCEEDED);
-                } else if e.message == "Query is too complex." {
-                    stamp(e, codes::COMPLEXITY_LIMIT_EXCEEDED);
-                } else {
-                    stamp(e, codes::GRAPHQL_VALIDATION_FAILED);
-                }
-            }
-            errors
-        })
+    #[test]
+    fn errors_on_a_field_are_bad_input_and_codes_are_kept() {
+        assert_eq!(
+            code_of(&stamped("Failed to parse \"Int\"", true)).as_deref(),
+            Some(codes::BAD_USER_INPUT)
+        );
+        let mut error = ServerError::new("no actor has this id", None);
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", codes::NOT_FOUND);
+        let mut response = Response::from_errors(vec![error]);
+        stamp_response(&mut response);
+        assert_eq!(
+            code_of(&response.errors[0]).as_deref(),
+            Some(codes::NOT_FOUND)
+        );
     }
 }

@@ -1,23 +1,16 @@
-//! Request limits checked while a document is parsed, before any resolver runs: the length of
-//! the document, the operations of allow-list mode, the number of aliases, a field selected
-//! over and over (also through fragments), fragment expansion, introspection when it is off,
-//! and mutations sent over GET. Depth, complexity and directives are async-graphql's own limits (see
-//! `http::schema`); `error_codes` gives their errors codes.
+//! Request limits checked by the HTTP handler on the parsed document, before async-graphql runs
+//! it: the length of the document, the operations of allow-list mode, the number of aliases, a
+//! field selected over and over (also through fragments), fragment expansion, introspection
+//! when it is off, and mutations sent over GET. Depth, complexity and directives are
+//! async-graphql's own limits (see `http::schema`); `error_codes` gives their errors codes.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
-use async_graphql::parser::types::{
-    ExecutableDocument, FragmentDefinition, OperationType, Selection, SelectionSet,
-};
-use async_graphql::{Name, Positioned, ServerError, ServerResult, Variables};
+use async_graphql::parser::types::{FragmentDefinition, OperationType, Selection, SelectionSet};
+use async_graphql::{Name, Positioned, Request, ServerError};
 
 use crate::error::codes;
-
-/// Marks a request that came by `GET`: it may only read.
-#[derive(Debug, Clone, Copy)]
-pub struct ViaGet;
 
 #[derive(Clone)]
 pub struct RequestLimits {
@@ -28,12 +21,6 @@ pub struct RequestLimits {
     /// Whether `__schema` and `__type` may be asked for; refused with an error otherwise
     /// (async-graphql alone would answer null).
     pub introspection: bool,
-}
-
-impl ExtensionFactory for RequestLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(self.clone())
-    }
 }
 
 fn refuse(code: &str, message: impl Into<String>) -> ServerError {
@@ -168,15 +155,11 @@ impl<'a> Walk<'a> {
     }
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for RequestLimits {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
+impl RequestLimits {
+    /// Checks a request before it runs, parsing its document once (async-graphql then runs the
+    /// parsed document as it is). `via_get`: the request came by GET, so it may only read.
+    pub fn check(&self, request: &mut Request, via_get: bool) -> Result<(), ServerError> {
+        let query = request.query.as_str();
         if query.len() > self.max_query_bytes {
             return Err(refuse(
                 codes::QUERY_LENGTH_LIMIT_EXCEEDED,
@@ -195,13 +178,12 @@ impl Extension for RequestLimits {
                 "this registry runs registered operations only, and this document is not one",
             ));
         }
-        // Parsed here first (linear in the text) and walked with a budget, because the
-        // parse step of async-graphql also checks recursion depth and directives by spreading
-        // every fragment into place, which a fragment bomb makes exponential. A document that
-        // does not parse goes on to the normal parse error.
-        let Ok(document) = async_graphql::parser::parse_query(query) else {
-            return next.run(ctx, query, variables).await;
-        };
+        // Walked with a budget before async-graphql sees it, because its own checks of
+        // recursion depth and directives spread every fragment into place, which a fragment
+        // bomb makes exponential.
+        let document = request
+            .parsed_query()
+            .map_err(|e| super::error_codes::parse_failed(e.clone()))?;
         let mut count: usize = document
             .fragments
             .values()
@@ -227,12 +209,12 @@ impl Extension for RequestLimits {
                 ),
             ));
         }
-        if has_mutation && ctx.data_opt::<ViaGet>().is_some() {
+        if has_mutation && via_get {
             return Err(refuse(
                 codes::METHOD_NOT_ALLOWED,
                 "mutations are sent by POST; GET only reads",
             ));
         }
-        next.run(ctx, query, variables).await
+        Ok(())
     }
 }

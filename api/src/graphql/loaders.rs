@@ -1,11 +1,11 @@
-//! DataLoaders: every relation field resolves through one batched `find_by_ids` per key type,
-//! so a page of 100 costs as many statements as a page of 10. One loader per request: its
-//! cache never serves one request's rows to another.
+//! Loaders: every relation field resolves through one batched `find_by_ids` per key type, so
+//! a page of 100 costs as many statements as a page of 10 (batching: `super::batcher`). One
+//! batcher per request, so no request is ever answered with another's rows.
 
 use std::collections::HashMap;
 use std::hash::Hash;
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::Loader;
 use domain::actor::Actor;
 use domain::funding::{Allocation, CeilingRule, FundingStream, Payment, Programme};
 use domain::ids::{
@@ -25,13 +25,18 @@ pub struct RepoLoader {
     db: Database,
 }
 
-pub type Loaders = DataLoader<RepoLoader>;
+pub type Loaders = super::batcher::Batcher<RepoLoader>;
 
-/// Loaders whose batches collect keys for `window`: long enough that every resolver of a page
-/// registers its key (one statement per level, not one per parent), short enough not to be
-/// felt. Tests that count statements widen it so a slow debug build cannot split a batch.
-pub fn loaders(db: Database, window: std::time::Duration) -> Loaders {
-    DataLoader::new(RepoLoader { db }, tokio::spawn).delay(window)
+/// The loaders of one request; its execution must run inside [`Loaders::run`]. `delay` is
+/// waited before each batch is read (`batch_window_ms`, 0 by default: batching needs none).
+pub fn loaders(db: Database, delay: std::time::Duration) -> Loaders {
+    super::batcher::Batcher::new(RepoLoader { db }, delay)
+}
+
+impl From<super::batcher::BatchDropped> for ApiError {
+    fn from(_: super::batcher::BatchDropped) -> Self {
+        ApiError::internal("a load was dropped before its batch answered")
+    }
 }
 
 /// The paid total (ledger sum, in cents) of one allocation, as a loader key.

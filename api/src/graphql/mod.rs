@@ -4,6 +4,7 @@
 
 pub mod actor;
 pub mod audit;
+pub mod batcher;
 pub mod connection;
 pub mod enums;
 pub mod error_codes;
@@ -205,7 +206,6 @@ pub fn schema_builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscript
         MutationRoot::default(),
         EmptySubscription,
     )
-    .extension(error_codes::ErrorCodes)
 }
 
 /// The SDL of the schema, as committed in `schema.graphql`.
@@ -417,7 +417,7 @@ pub(crate) fn db(ctx: &Context<'_>) -> ApiResult<Database> {
     }))
 }
 
-/// Loads one value through the request's DataLoader.
+/// Loads one value through the request's batcher (see `batcher`).
 /// One page of a parent's nested list through its batching loader, with whether the client
 /// gave a cursor.
 pub(crate) async fn nested_page<P: loaders::NestedList>(

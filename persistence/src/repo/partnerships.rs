@@ -1,7 +1,7 @@
 //! Partnerships: create (with the LEAD membership, in one transaction), update, status
 //! changes under the membership rules, read by ids, and list with filters and orderings.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
 use domain::ValidationError;
@@ -17,7 +17,6 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Select, Set,
 };
 use tracing::instrument;
-use uuid::Uuid;
 
 use crate::entities::{actor, allocation, membership, partnership, partnership_theme};
 use crate::pagination::{Cursor, Page, PageRequest, SortValue, after, direction, order_key};
@@ -255,7 +254,7 @@ impl Partnerships<'_> {
             .filter(partnership::Column::Id.is_in(ids.iter().map(PartnershipId::as_uuid)))
             .all(self.db.connection())
             .await?;
-        with_themes(self.db.connection(), rows).await
+        with_themes(rows)
     }
 
     #[instrument(name = "repo.partnerships.list", skip_all)]
@@ -268,7 +267,7 @@ impl Partnerships<'_> {
         let rows = page_query(filter, order, page)?
             .all(self.db.connection())
             .await?;
-        let mut pages = pages_of(self.db.connection(), vec![rows], order, page).await?;
+        let mut pages = pages_of(vec![rows], order, page)?;
         Ok(pages.pop().unwrap_or(Page {
             items: Vec::new(),
             has_next_page: false,
@@ -276,7 +275,7 @@ impl Partnerships<'_> {
     }
 
     /// The page of [`Self::list`] for each filter (the partnerships of each actor of a page),
-    /// in one statement, and one more for their themes.
+    /// in one statement.
     #[instrument(name = "repo.partnerships.list_many", skip_all, fields(n = filters.len()))]
     pub async fn list_many(
         &self,
@@ -296,7 +295,7 @@ impl Partnerships<'_> {
             &[(column.as_str(), dir.clone()), ("id", dir)],
         )
         .await?;
-        pages_of(self.db.connection(), rows, order, page).await
+        pages_of(rows, order, page)
     }
 
     /// How many partnerships match, with exactly the filter of [`Self::list`]. Filters on
@@ -358,10 +357,8 @@ fn page_query(
         .limit(page.first + 1))
 }
 
-/// Pages of [`Partnerships::list`] from their rows, in order; the themes of all of them are
-/// read in one statement.
-async fn pages_of(
-    conn: &impl ConnectionTrait,
+/// Pages of [`Partnerships::list`] from their rows, in order.
+fn pages_of(
     pages: Vec<Vec<partnership::Model>>,
     order: PartnershipOrder,
     page: &PageRequest,
@@ -384,7 +381,7 @@ async fn pages_of(
         all_rows.extend(rows);
         shapes.push((cursors, page.has_next_page));
     }
-    let mut items = with_themes(conn, all_rows).await?.into_iter();
+    let mut items = with_themes(all_rows)?.into_iter();
     Ok(shapes
         .into_iter()
         .map(|(cursors, has_next_page)| Page {
@@ -492,30 +489,25 @@ async fn write_themes(
     Ok(())
 }
 
-async fn with_themes(
-    conn: &impl ConnectionTrait,
-    rows: Vec<partnership::Model>,
-) -> Result<Vec<Partnership>, RepoError> {
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let mut themes: HashMap<Uuid, BTreeSet<Theme>> = HashMap::new();
-    if !ids.is_empty() {
-        for row in partnership_theme::Entity::find()
-            .filter(partnership_theme::Column::PartnershipId.is_in(ids))
-            .all(conn)
-            .await?
-        {
-            let theme = Theme::from_code(&row.theme).ok_or_else(|| {
-                RepoError::Corrupt(format!("partnership {}: theme", row.partnership_id))
-            })?;
-            themes.entry(row.partnership_id).or_default().insert(theme);
-        }
-    }
+/// The partnerships of rows, their themes read from `themes_key`: it is written with the
+/// `partnership_theme` rows in the same statement group of every writer (create, update, the
+/// import, the synthetic data), so a page needs no second statement for its themes. The
+/// theme rows stay for the theme filter's index.
+fn with_themes(rows: Vec<partnership::Model>) -> Result<Vec<Partnership>, RepoError> {
     rows.into_iter()
         .map(|row| {
-            // `get`, not `remove`: a batch of pages may hold one partnership twice.
-            let t = themes.get(&row.id).cloned().unwrap_or_default();
-            super::rows::partnership(row, t)
+            let themes = themes_of_key(&row.themes_key)
+                .ok_or_else(|| RepoError::Corrupt(format!("partnership {}: themes", row.id)))?;
+            super::rows::partnership(row, themes)
         })
+        .collect()
+}
+
+/// The themes of a `themes_key` (any order of codes; empty for none).
+pub(crate) fn themes_of_key(key: &str) -> Option<BTreeSet<Theme>> {
+    key.split(',')
+        .filter(|code| !code.is_empty())
+        .map(Theme::from_code)
         .collect()
 }
 

@@ -1,0 +1,370 @@
+//! Per-request batching of loads: the keys that resolvers ask for while a request runs are
+//! collected, and read in one `Loader::load` call per key type as soon as the execution can go
+//! no further without them.
+//!
+//! Why not async-graphql's `DataLoader`: it starts each batch on a spawned task after a delay.
+//! With a delay of 0 on a multi-threaded runtime the spawned task runs on the other core at
+//! once and takes the few keys registered so far (a page of 50 partnerships loaded its members
+//! in batches of 4); with a delay it adds that delay (and tokio's 1 ms timer granularity) to
+//! every level of every request. Here the request's execution and its loads are driven by one
+//! future ([`Batcher::run`]): a batch starts exactly when the execution is pending, so it holds
+//! every key the execution could reach, with no timer and no thread hop, and the statements a
+//! query costs do not depend on timing.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::future::{Future, poll_fn};
+use std::hash::Hash;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+use async_graphql::dataloader::Loader;
+use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
+use futures_util::stream::FuturesUnordered;
+use tokio::sync::oneshot;
+
+/// The most keys one `load` call gets; more are read in several calls (the statements bind one
+/// parameter per key, and SQLite allows 32,766).
+const MAX_BATCH: usize = 1_000;
+
+type Reply<V, E> = oneshot::Sender<Result<Option<V>, E>>;
+
+/// The keys of one type waiting for the next batch, each with the resolvers waiting for it.
+struct Waiting<K, V, E> {
+    waiters: HashMap<K, Vec<Reply<V, E>>>,
+}
+
+/// A batch of one key type, type-erased so that one map holds all key types.
+trait Pending<L>: Send {
+    fn as_any(&mut self) -> &mut dyn Any;
+    fn is_empty(&self) -> bool;
+    /// Takes the waiting keys and returns the future that loads them and answers the waiters.
+    fn take(&mut self, loader: Arc<L>, delay: Duration) -> BoxFuture<'static, ()>;
+}
+
+impl<K, L> Pending<L> for Waiting<K, L::Value, L::Error>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    L: Loader<K>,
+{
+    fn as_any(&mut self) -> &mut dyn Any {
+        self
+    }
+
+    fn is_empty(&self) -> bool {
+        self.waiters.is_empty()
+    }
+
+    fn take(&mut self, loader: Arc<L>, delay: Duration) -> BoxFuture<'static, ()> {
+        let waiters = std::mem::take(&mut self.waiters);
+        Box::pin(async move {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            let keys: Vec<K> = waiters.keys().cloned().collect();
+            let mut values = HashMap::with_capacity(keys.len());
+            for chunk in keys.chunks(MAX_BATCH) {
+                match loader.load(chunk).await {
+                    Ok(found) => values.extend(found),
+                    Err(error) => {
+                        for reply in waiters.into_values().flatten() {
+                            let _ = reply.send(Err(error.clone()));
+                        }
+                        return;
+                    }
+                }
+            }
+            for (key, replies) in waiters {
+                let value = values.remove(&key);
+                for reply in replies {
+                    // A resolver that is gone (its request was cancelled) needs no answer.
+                    let _ = reply.send(Ok(value.clone()));
+                }
+            }
+        })
+    }
+}
+
+/// The waiting batches of each key type.
+type PendingByType<L> = HashMap<TypeId, Box<dyn Pending<L>>>;
+
+/// The loads of one request. Cheap to clone (shared state).
+pub struct Batcher<L> {
+    loader: Arc<L>,
+    /// Waited before each batch is read: batching needs none; a slow database can be played
+    /// with it (`batch_window_ms`).
+    delay: Duration,
+    pending: Arc<Mutex<PendingByType<L>>>,
+}
+
+impl<L> Clone for Batcher<L> {
+    fn clone(&self) -> Self {
+        Self {
+            loader: Arc::clone(&self.loader),
+            delay: self.delay,
+            pending: Arc::clone(&self.pending),
+        }
+    }
+}
+
+impl<L: Send + Sync + 'static> Batcher<L> {
+    pub fn new(loader: L, delay: Duration) -> Self {
+        Self {
+            loader: Arc::new(loader),
+            delay,
+            pending: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// The value of `key`, read with every other key asked for in the same step of the
+    /// execution. Answers only inside [`Self::run`].
+    pub async fn load_one<K>(&self, key: K) -> Result<Option<L::Value>, L::Error>
+    where
+        K: Send + Sync + Hash + Eq + Clone + 'static,
+        L: Loader<K>,
+        L::Error: From<BatchDropped>,
+    {
+        let (reply, answer) = oneshot::channel();
+        {
+            let mut pending = self.pending.lock().map_err(|_| BatchDropped)?;
+            let waiting = pending
+                .entry(TypeId::of::<K>())
+                .or_insert_with(|| {
+                    Box::new(Waiting::<K, L::Value, L::Error> {
+                        waiters: HashMap::new(),
+                    })
+                })
+                .as_any()
+                .downcast_mut::<Waiting<K, L::Value, L::Error>>()
+                .ok_or(BatchDropped)?;
+            waiting.waiters.entry(key).or_default().push(reply);
+        }
+        answer.await.map_err(|_| BatchDropped)?
+    }
+
+    /// The batches waiting now, one per key type.
+    fn take_batches(&self) -> Vec<BoxFuture<'static, ()>> {
+        let Ok(mut pending) = self.pending.lock() else {
+            return Vec::new();
+        };
+        pending
+            .values_mut()
+            .filter(|p| !p.is_empty())
+            .map(|p| p.take(Arc::clone(&self.loader), self.delay))
+            .collect()
+    }
+
+    /// Runs `work` (a request's execution) and the loads it asks for, in one future: whenever
+    /// the execution is blocked, what it waits for is loaded.
+    pub async fn run<F: Future>(&self, work: F) -> F::Output {
+        // Without tokio's cooperative budget: once a poll has used it up, every await of a
+        // tokio resource returns early, and the execution would stop half-way through a page.
+        let mut work = pin!(tokio::task::unconstrained(work));
+        let mut loads = FuturesUnordered::new();
+        poll_fn(|cx| {
+            let mut yields = 0;
+            loop {
+                // Polled with a waker that tells whether the execution woke itself while
+                // polled: futures-util's `FuturesUnordered` (async-graphql's lists) returns
+                // early and wakes itself after polling its members once, or after two of
+                // them yielded. Such an execution is not blocked yet, and its batches are not
+                // complete: poll it again before loading anything.
+                let flag = Arc::new(WokenFlag {
+                    woken: AtomicBool::new(false),
+                    task: cx.waker().clone(),
+                });
+                let waker = Waker::from(Arc::clone(&flag));
+                if let Poll::Ready(out) = work.as_mut().poll(&mut Context::from_waker(&waker)) {
+                    return Poll::Ready(out);
+                }
+                if flag.woken.load(Ordering::Acquire) && yields < MAX_YIELDS {
+                    yields += 1;
+                    continue;
+                }
+                let batches = self.take_batches();
+                let started = !batches.is_empty();
+                loads.extend(batches);
+                let mut finished = false;
+                while let Poll::Ready(Some(())) = loads.poll_next_unpin(cx) {
+                    finished = true;
+                }
+                // A batch that finished has answered resolvers, and a new one may already be
+                // answered: poll the execution again. Otherwise every future here is waiting
+                // on IO (or has woken this task) and will wake it.
+                if !started && !finished {
+                    return Poll::Pending;
+                }
+            }
+        })
+        .await
+    }
+}
+
+/// How many times in a row the execution may wake itself before its batches are read anyway
+/// (a future that yields forever must not keep the loads from running).
+const MAX_YIELDS: usize = 10_000;
+
+/// A waker that remembers being woken, and wakes the task.
+struct WokenFlag {
+    woken: AtomicBool,
+    task: Waker,
+}
+
+impl Wake for WokenFlag {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.task.wake_by_ref();
+    }
+}
+
+/// A load whose batch was dropped before it answered (the request was cancelled, or a load
+/// was asked for outside [`Batcher::run`]).
+#[derive(Debug, Clone, Copy)]
+pub struct BatchDropped;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    struct Squares {
+        calls: AtomicUsize,
+        sizes: Mutex<Vec<usize>>,
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
+    enum Error {
+        Dropped,
+        Refused,
+    }
+
+    impl From<BatchDropped> for Error {
+        fn from(_: BatchDropped) -> Self {
+            Self::Dropped
+        }
+    }
+
+    /// The key whose batch the loader refuses.
+    const REFUSED: u64 = 999_999;
+
+    impl Loader<u64> for Squares {
+        type Value = u64;
+        type Error = Error;
+
+        async fn load(&self, keys: &[u64]) -> Result<HashMap<u64, u64>, Error> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            if let Ok(mut sizes) = self.sizes.lock() {
+                sizes.push(keys.len());
+            }
+            // Answers after a real wait, as a database does.
+            tokio::task::yield_now().await;
+            if keys.contains(&REFUSED) {
+                return Err(Error::Refused);
+            }
+            Ok(keys
+                .iter()
+                .filter(|k| **k != 7)
+                .map(|k| (*k, k * k))
+                .collect())
+        }
+    }
+
+    fn batcher() -> Batcher<Squares> {
+        Batcher::new(
+            Squares {
+                calls: AtomicUsize::new(0),
+                sizes: Mutex::new(Vec::new()),
+            },
+            Duration::ZERO,
+        )
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn keys_asked_for_in_one_step_load_in_one_batch() {
+        let b = batcher();
+        let work = async {
+            // 2,500 concurrent loads (with repeats), then a second level that depends on them.
+            let first = futures_util::future::join_all((0..2_500_u64).map(|i| {
+                let b = b.clone();
+                async move { b.load_one(i % 2_000).await }
+            }))
+            .await;
+            let second = futures_util::future::join_all((0..3_u64).map(|i| {
+                let b = b.clone();
+                async move { b.load_one(10_000 + i).await }
+            }))
+            .await;
+            (first, second)
+        };
+        let (first, second) = b.run(work).await;
+        assert_eq!(first[3], Ok(Some(9)));
+        assert_eq!(
+            first[2_003],
+            Ok(Some(9)),
+            "a repeated key gets the same answer"
+        );
+        assert_eq!(first[7], Ok(None), "a key the loader does not find is None");
+        assert_eq!(second[2], Ok(Some(10_002 * 10_002)));
+        let sizes = b.loader.sizes.lock().map(|s| s.clone()).unwrap_or_default();
+        assert_eq!(
+            sizes,
+            vec![1_000, 1_000, 3],
+            "2,000 distinct keys in two calls of at most 1,000, then the second level"
+        );
+    }
+
+    /// The shapes that split batches before: nested `FuturesUnordered` (async-graphql's lists
+    /// of more than 30 items), which return early and wake themselves, and a poll that has
+    /// used up tokio's cooperative budget.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn nested_lists_and_a_spent_budget_do_not_split_a_batch() {
+        let b = batcher();
+        let work = async {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            for i in 0..300 {
+                let _ = tx.send(i);
+            }
+            let mut received = 0;
+            while received < 300 {
+                if rx.recv().await.is_some() {
+                    received += 1;
+                }
+            }
+            futures_util::future::try_join_all((0..50_u64).map(|item| {
+                let b = b.clone();
+                async move {
+                    futures_util::future::try_join_all(
+                        (0..40_u64).map(|field| b.load_one(item * 100 + field)),
+                    )
+                    .await
+                }
+            }))
+            .await
+        };
+        let values = b.run(work).await.expect("loads");
+        assert_eq!(values[49][39], Some(4_939 * 4_939));
+        let sizes = b.loader.sizes.lock().map(|s| s.clone()).unwrap_or_default();
+        assert_eq!(sizes, vec![1_000, 1_000], "2,000 keys of one step");
+    }
+
+    #[tokio::test]
+    async fn a_failed_batch_fails_each_of_its_loads() {
+        let b = batcher();
+        let (a, c) = b
+            .run(async { futures_util::join!(b.load_one(12), b.load_one(REFUSED)) })
+            .await;
+        assert_eq!(a, Err(Error::Refused));
+        assert_eq!(c, Err(Error::Refused));
+        // The batcher goes on: the next step is a new batch.
+        assert_eq!(b.run(b.load_one(4)).await, Ok(Some(16)));
+        assert_eq!(b.loader.calls.load(Ordering::SeqCst), 2);
+    }
+}
