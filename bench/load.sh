@@ -8,8 +8,8 @@
 # server's peak RSS and its cold start. Not a test: it takes minutes.
 # Usage: bench/load.sh [scale]   (default 1)
 # Environment: REGISTRY_BENCH_DURATION (20s), REGISTRY_BENCH_SINGLE_DURATION (10s),
-# REGISTRY_BENCH_WINDOWS (batch windows in ms compared for (a) and (b); "5 1 0"; the first
-# is the one of the main table), REGISTRY_BENCH_KEEP=1 keeps the database for the next run,
+# REGISTRY_BENCH_WINDOWS (waits before each batch of loads, in ms, compared for (a) and (b);
+# "0": batching needs none; the first is the one of the main table), REGISTRY_BENCH_KEEP=1 keeps the database for the next run,
 # REGISTRY_BENCH_SKIP_BUILD=1 uses the release binary as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +18,7 @@ root=$(pwd)
 scale="${1:-1}"
 duration="${REGISTRY_BENCH_DURATION:-20s}"
 single="${REGISTRY_BENCH_SINGLE_DURATION:-10s}"
-read -r -a windows <<<"${REGISTRY_BENCH_WINDOWS:-5 1 0}"
+read -r -a windows <<<"${REGISTRY_BENCH_WINDOWS:-0}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/registry-bench-target}"
 export REGISTRY_JWT_SECRET="bench-secret-that-is-long-enough-0123456789"
 export RUST_LOG=warn

@@ -471,36 +471,38 @@ impl Import {
     }
 
     /// Writes the pending rows, parents before children so that every foreign key holds.
+    /// Without `RETURNING`: the ids are ours already, and reading them back cost PostgreSQL
+    /// a result row per inserted row.
     async fn flush(&mut self) -> Result<(), ImportError> {
         let conn = &self.tx.txn;
         for chunk in std::mem::take(&mut self.pending_actors).chunks(BATCH) {
             actor::Entity::insert_many(chunk.to_vec())
-                .exec(conn)
+                .exec_without_returning(conn)
                 .await?;
         }
         for chunk in std::mem::take(&mut self.pending_partnerships).chunks(BATCH) {
             partnership::Entity::insert_many(chunk.to_vec())
-                .exec(conn)
+                .exec_without_returning(conn)
                 .await?;
         }
         for chunk in std::mem::take(&mut self.pending_themes).chunks(BATCH) {
             partnership_theme::Entity::insert_many(chunk.to_vec())
-                .exec(conn)
+                .exec_without_returning(conn)
                 .await?;
         }
         for chunk in std::mem::take(&mut self.pending_members).chunks(BATCH) {
             membership::Entity::insert_many(chunk.to_vec())
-                .exec(conn)
+                .exec_without_returning(conn)
                 .await?;
         }
         for chunk in std::mem::take(&mut self.pending_allocations).chunks(BATCH) {
             allocation::Entity::insert_many(chunk.to_vec())
-                .exec(conn)
+                .exec_without_returning(conn)
                 .await?;
         }
         for chunk in std::mem::take(&mut self.pending_budgets).chunks(BATCH) {
             allocation_budget::Entity::insert_many(chunk.to_vec())
-                .exec(conn)
+                .exec_without_returning(conn)
                 .await?;
         }
         Ok(())
