@@ -146,6 +146,9 @@ pub fn schema(db: Database, settings: &Settings) -> RegistrySchema {
     let limits = &settings.limits;
     let mut builder = schema_builder()
         .data(db)
+        .data(crate::graphql::HeavyQueries::for_pool(
+            settings.database_max_connections,
+        ))
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_directives(limits.max_directives);

@@ -121,6 +121,7 @@ impl AuditQuery {
             .parse()
             .map_err(|e| e.within("filter"))?;
         filter.drafts = drafts(ctx)?;
+        let _permit = super::heavy_query_permit(ctx).await?;
         let (rows, totals) = db(ctx)?
             .funding_summary(&dims, &filter)
             .await
@@ -162,6 +163,7 @@ impl AuditQuery {
             .into_iter()
             .map(Into::into)
             .collect();
+        let _permit = super::heavy_query_permit(ctx).await?;
         let findings = db(ctx)?
             .audit_findings(&rules, u64::try_from(limit).unwrap_or(100))
             .await

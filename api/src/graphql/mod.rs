@@ -213,6 +213,38 @@ pub fn sdl() -> String {
     schema_builder().finish().sdl()
 }
 
+/// How many whole-table aggregates (`fundingSummary`, `auditFindings`) may run at once in
+/// this instance. Each reads every matching allocation (half a second of database CPU over
+/// 1,000,000); without a bound, a burst of them held every pooled connection and cheap
+/// requests failed with SERVICE_UNAVAILABLE. Beyond it they queue here, holding no
+/// connection, until a permit or the request timeout.
+#[derive(Clone)]
+pub struct HeavyQueries(pub std::sync::Arc<tokio::sync::Semaphore>);
+
+impl HeavyQueries {
+    /// A quarter of the pool (at least one).
+    pub fn for_pool(max_connections: u32) -> Self {
+        let permits = usize::try_from(max_connections / 4).unwrap_or(1).max(1);
+        Self(std::sync::Arc::new(tokio::sync::Semaphore::new(permits)))
+    }
+}
+
+/// Waits for a turn to run a whole-table aggregate (see [`HeavyQueries`]).
+pub(crate) async fn heavy_query_permit<'a>(
+    ctx: &Context<'a>,
+) -> ApiResult<Option<tokio::sync::SemaphorePermit<'a>>> {
+    let Ok(heavy) = ctx.data::<HeavyQueries>() else {
+        // A schema without the bound (the SDL export) runs them as they come.
+        return Ok(None);
+    };
+    heavy
+        .0
+        .acquire()
+        .await
+        .map(Some)
+        .map_err(|_| ApiError::internal("the heavy-query semaphore is closed"))
+}
+
 /// The principal the request acts for (put there by the HTTP edge).
 pub(crate) fn principal<'a>(ctx: &Context<'a>) -> ApiResult<&'a Principal> {
     ctx.data::<Principal>()
@@ -449,4 +481,20 @@ where
         .data::<Loaders>()
         .map_err(|_| ApiError::internal("the request has no loaders"))?;
     loaders.load_one(key).await
+}
+
+#[cfg(test)]
+mod heavy_query_tests {
+    use super::HeavyQueries;
+
+    #[test]
+    fn heavy_queries_get_a_quarter_of_the_pool_and_at_least_one() {
+        for (pool, permits) in [(16, 4), (10, 2), (3, 1), (1, 1)] {
+            assert_eq!(
+                HeavyQueries::for_pool(pool).0.available_permits(),
+                permits,
+                "pool of {pool}"
+            );
+        }
+    }
 }

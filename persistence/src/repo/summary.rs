@@ -69,77 +69,50 @@ pub struct SummaryRow {
     pub paid_cents: i64,
 }
 
+impl Dimension {
+    /// The column of `allocation` the key is found from: its own, or the foreign key of the
+    /// table the key comes from.
+    fn allocation_column(self) -> &'static str {
+        match self {
+            Self::Stream => "stream_id",
+            Self::Programme | Self::Country | Self::Region => "programme_id",
+            Self::Theme | Self::ActorKind => "partnership_id",
+            Self::Year => "decision_year",
+            Self::Status => "status",
+        }
+    }
+}
+
+/// Two steps: the matching allocations are first summed by the `allocation` columns the keys
+/// are found from (one pass over the table, no join per row but the paid totals), then the
+/// few resulting rows are joined to the tables the keys come from and summed again. The inner
+/// query is named `allocation`, so the key expressions read the same in both steps. This
+/// halved the statement's time over 1,000,000 allocations, against joining every row.
 fn summary_query(dimensions: &[Dimension], filter: &AllocationFilter) -> SelectStatement {
     let paid = Alias::new("paid");
     let lead = Alias::new("lead_membership");
     let lead_actor = Alias::new("lead_actor");
-    let mut query = Query::select();
-    for (i, d) in dimensions.iter().enumerate() {
-        query.expr_as(d.expr(), Alias::new(format!("k{i}")));
-    }
-    query
-        .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
-        .expr_as(
-            Expr::cust("CAST(COALESCE(SUM(allocation.eligible_cost_cents), 0) AS BIGINT)"),
-            Alias::new("eligible"),
-        )
-        .expr_as(
-            Expr::cust("CAST(COALESCE(SUM(allocation.eu_contribution_cents), 0) AS BIGINT)"),
-            Alias::new("eu"),
-        )
-        .expr_as(
-            Expr::cust("CAST(COALESCE(SUM(paid.total), 0) AS BIGINT)"),
-            Alias::new("paid_total"),
-        )
-        .from(allocation::Entity);
-    // Only the joins a grouping needs: every join is to-one, so leaving one out changes no
-    // figure, and the LEAD join alone (a scan of `membership`) doubled the statement's time.
-    let needs = |wanted: &[Dimension]| dimensions.iter().any(|d| wanted.contains(d));
-    if needs(&[Dimension::Stream]) {
-        query.join(
-            JoinType::InnerJoin,
-            funding_stream::Entity,
-            Expr::col((funding_stream::Entity, funding_stream::Column::Id))
-                .equals((allocation::Entity, allocation::Column::StreamId)),
+    let mut columns: Vec<&'static str> = dimensions.iter().map(|d| d.allocation_column()).collect();
+    columns.sort_unstable();
+    columns.dedup();
+    let mut sums = Query::select();
+    for column in &columns {
+        sums.expr_as(
+            Expr::cust(format!("allocation.{column}")),
+            Alias::new(*column),
         );
     }
-    if needs(&[Dimension::Theme]) {
-        query.join(
-            JoinType::InnerJoin,
-            partnership::Entity,
-            Expr::col((partnership::Entity, partnership::Column::Id))
-                .equals((allocation::Entity, allocation::Column::PartnershipId)),
-        );
-    }
-    if needs(&[Dimension::Programme, Dimension::Country, Dimension::Region]) {
-        query.join(
-            JoinType::LeftJoin,
-            programme::Entity,
-            Expr::col((programme::Entity, programme::Column::Id))
-                .equals((allocation::Entity, allocation::Column::ProgrammeId)),
-        );
-    }
-    if needs(&[Dimension::ActorKind]) {
-        // At most one current LEAD per partnership (a unique index): a to-one join.
-        query
-            .join_as(
-                JoinType::LeftJoin,
-                membership::Entity,
-                lead.clone(),
-                Expr::col((lead.clone(), membership::Column::PartnershipId))
-                    .equals((allocation::Entity, allocation::Column::PartnershipId))
-                    .and(Expr::col((lead.clone(), membership::Column::IsLead)).eq(true))
-                    .and(Expr::col((lead.clone(), membership::Column::LeftOn)).is_null()),
-            )
-            .join_as(
-                JoinType::LeftJoin,
-                actor::Entity,
-                lead_actor.clone(),
-                Expr::col((lead_actor.clone(), actor::Column::Id))
-                    .equals((lead.clone(), membership::Column::ActorId)),
-            );
-    }
-    query
+    sums.expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+        .expr_as(
+            Expr::cust("SUM(allocation.eligible_cost_cents)"),
+            Alias::new("eligible_cost_cents"),
+        )
+        .expr_as(
+            Expr::cust("SUM(allocation.eu_contribution_cents)"),
+            Alias::new("eu_contribution_cents"),
+        )
+        .expr_as(Expr::cust("SUM(paid.total)"), Alias::new("paid_cents"))
+        .from(allocation::Entity)
         .join_subquery(
             JoinType::LeftJoin,
             Query::select()
@@ -153,6 +126,77 @@ fn summary_query(dimensions: &[Dimension], filter: &AllocationFilter) -> SelectS
                 .equals((allocation::Entity, allocation::Column::Id)),
         )
         .cond_where(filter.condition());
+    for column in &columns {
+        sums.add_group_by([Expr::cust(format!("allocation.{column}"))]);
+    }
+
+    let mut query = Query::select();
+    for (i, d) in dimensions.iter().enumerate() {
+        query.expr_as(d.expr(), Alias::new(format!("k{i}")));
+    }
+    query
+        .expr_as(
+            Expr::cust("CAST(COALESCE(SUM(allocation.n), 0) AS BIGINT)"),
+            Alias::new("n"),
+        )
+        .expr_as(
+            Expr::cust("CAST(COALESCE(SUM(allocation.eligible_cost_cents), 0) AS BIGINT)"),
+            Alias::new("eligible"),
+        )
+        .expr_as(
+            Expr::cust("CAST(COALESCE(SUM(allocation.eu_contribution_cents), 0) AS BIGINT)"),
+            Alias::new("eu"),
+        )
+        .expr_as(
+            Expr::cust("CAST(COALESCE(SUM(allocation.paid_cents), 0) AS BIGINT)"),
+            Alias::new("paid_total"),
+        )
+        .from_subquery(sums, Alias::new("allocation"));
+    // Only the joins a grouping needs: every join is to-one, so leaving one out changes no
+    // figure, and the LEAD join alone (a scan of `membership`) doubled the statement's time.
+    let needs = |wanted: &[Dimension]| dimensions.iter().any(|d| wanted.contains(d));
+    let fk = |column: &str| Expr::cust(format!("allocation.{column}"));
+    if needs(&[Dimension::Stream]) {
+        query.join(
+            JoinType::InnerJoin,
+            funding_stream::Entity,
+            Expr::col((funding_stream::Entity, funding_stream::Column::Id)).eq(fk("stream_id")),
+        );
+    }
+    if needs(&[Dimension::Theme]) {
+        query.join(
+            JoinType::InnerJoin,
+            partnership::Entity,
+            Expr::col((partnership::Entity, partnership::Column::Id)).eq(fk("partnership_id")),
+        );
+    }
+    if needs(&[Dimension::Programme, Dimension::Country, Dimension::Region]) {
+        query.join(
+            JoinType::LeftJoin,
+            programme::Entity,
+            Expr::col((programme::Entity, programme::Column::Id)).eq(fk("programme_id")),
+        );
+    }
+    if needs(&[Dimension::ActorKind]) {
+        // At most one current LEAD per partnership (a unique index): a to-one join.
+        query
+            .join_as(
+                JoinType::LeftJoin,
+                membership::Entity,
+                lead.clone(),
+                Expr::col((lead.clone(), membership::Column::PartnershipId))
+                    .eq(fk("partnership_id"))
+                    .and(Expr::col((lead.clone(), membership::Column::IsLead)).eq(true))
+                    .and(Expr::col((lead.clone(), membership::Column::LeftOn)).is_null()),
+            )
+            .join_as(
+                JoinType::LeftJoin,
+                actor::Entity,
+                lead_actor.clone(),
+                Expr::col((lead_actor.clone(), actor::Column::Id))
+                    .equals((lead.clone(), membership::Column::ActorId)),
+            );
+    }
     for d in dimensions {
         query.add_group_by([d.expr()]);
     }
