@@ -175,15 +175,24 @@ impl<L: Send + Sync + 'static> Batcher<L> {
                 // complete: poll it again before loading anything.
                 let flag = Arc::new(WokenFlag {
                     woken: AtomicBool::new(false),
+                    forward: AtomicBool::new(false),
                     task: cx.waker().clone(),
                 });
                 let waker = Waker::from(Arc::clone(&flag));
                 if let Poll::Ready(out) = work.as_mut().poll(&mut Context::from_waker(&waker)) {
                     return Poll::Ready(out);
                 }
-                if flag.woken.load(Ordering::Acquire) && yields < MAX_YIELDS {
-                    yields += 1;
-                    continue;
+                // Wakes from now on (IO that completes later) reach the task; one that came
+                // during the poll is seen here. Not forwarding those spares the task a second,
+                // useless poll of the whole execution after each step.
+                flag.forward.store(true, Ordering::SeqCst);
+                if flag.woken.load(Ordering::SeqCst) {
+                    if yields < MAX_YIELDS {
+                        yields += 1;
+                        continue;
+                    }
+                    // Given up on for now: the task is woken to come back to it.
+                    cx.waker().wake_by_ref();
                 }
                 let batches = self.take_batches();
                 let started = !batches.is_empty();
@@ -208,9 +217,11 @@ impl<L: Send + Sync + 'static> Batcher<L> {
 /// (a future that yields forever must not keep the loads from running).
 const MAX_YIELDS: usize = 10_000;
 
-/// A waker that remembers being woken, and wakes the task.
+/// A waker that remembers being woken, and wakes the task once `forward` is set (while the
+/// execution is being polled, [`Batcher::run`] polls it again itself).
 struct WokenFlag {
     woken: AtomicBool,
+    forward: AtomicBool,
     task: Waker,
 }
 
@@ -220,8 +231,10 @@ impl Wake for WokenFlag {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.woken.store(true, Ordering::Release);
-        self.task.wake_by_ref();
+        self.woken.store(true, Ordering::SeqCst);
+        if self.forward.load(Ordering::SeqCst) {
+            self.task.wake_by_ref();
+        }
     }
 }
 
