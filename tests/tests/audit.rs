@@ -10,6 +10,7 @@ on_both_databases!(
     fifty_updates_with_one_expected_version_let_exactly_one_through,
     a_mixed_load_leaves_one_event_per_acknowledged_mutation,
     a_retried_create_with_its_idempotency_key_creates_once,
+    rounds_of_concurrent_retries_never_fail,
     nothing_is_deleted_actors_are_archived_and_mandates_end,
 );
 
@@ -452,4 +453,70 @@ async fn nothing_is_deleted_actors_are_archived_and_mandates_end(app: &TestApp) 
     assert_eq!(app.count_rows("stream_manager").await, 1);
     let report = app.ok("{ verifyAuditChain { valid } }", json!({})).await;
     assert_eq!(report["verifyAuditChain"]["valid"], true);
+}
+
+/// Forty rounds of ten concurrent retries, each round under its own key: every answer is the
+/// round's one partnership. On SQLite about one round in a hundred answered "database is
+/// locked" (INTERNAL) before write transactions began IMMEDIATE: a losing retry's transaction,
+/// dropped on its key's conflict, still held SQLite's write lock for a moment, and the next
+/// writer, whose DEFERRED transaction had read first, was refused instead of waiting.
+async fn rounds_of_concurrent_retries_never_fail(app: &TestApp) {
+    let create =
+        "mutation($input: CreateActorInput!) { createActor(input: $input) { actor { id } } }";
+    let data = app
+        .ok(
+            create,
+            json!({ "input": { "kind": "NGO", "name": "Accem", "country": "ES" } }),
+        )
+        .await;
+    let ngo = data["createActor"]["actor"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let ngo_token = token("ngo", Some(&ngo));
+    let partnership = "mutation($input: CreatePartnershipInput!) { createPartnership(input: $input) { partnership { id } } }";
+    let before = app.count_rows("partnership").await;
+    for round in 0..40 {
+        let input = json!({ "input": { "title": format!("Round {round}"), "kind": "PROJECT_CONSORTIUM", "startDate": "2024-01-01", "idempotencyKey": format!("round-{round}") } });
+        let retries: Vec<_> = (0..10)
+            .map(|_| {
+                let client = app.client.clone();
+                let url = app.url("/graphql");
+                let token = ngo_token.clone();
+                let body = json!({ "query": partnership, "variables": input });
+                tokio::spawn(async move {
+                    client
+                        .post(url)
+                        .bearer_auth(token)
+                        .json(&body)
+                        .send()
+                        .await
+                        .expect("post")
+                        .json::<serde_json::Value>()
+                        .await
+                        .expect("json")
+                })
+            })
+            .collect();
+        let mut ids = std::collections::BTreeSet::new();
+        for r in retries {
+            let response = r.await.expect("task");
+            assert!(
+                response.get("errors").is_none(),
+                "round {round}: {response}"
+            );
+            ids.insert(
+                response["data"]["createPartnership"]["partnership"]["id"]
+                    .as_str()
+                    .expect("id")
+                    .to_owned(),
+            );
+        }
+        assert_eq!(
+            ids.len(),
+            1,
+            "round {round}: one partnership for ten retries"
+        );
+    }
+    assert_eq!(app.count_rows("partnership").await, before + 40);
 }
