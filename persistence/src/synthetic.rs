@@ -222,6 +222,15 @@ impl Database {
                 .collect();
             own.sort_unstable();
             own.dedup();
+            // The key in the domain's order, as every other writer stores it (THEME groups
+            // by it).
+            let set = own
+                .iter()
+                .map(|code| {
+                    domain::partnership::Theme::from_code(code)
+                        .ok_or_else(|| RepoError::Corrupt(format!("synthetic theme {code}")))
+                })
+                .collect::<Result<std::collections::BTreeSet<_>, _>>()?;
             let title = format!("Synthetic partnership {i:06}");
             rows.push(partnership::ActiveModel {
                 id: Set(id),
@@ -232,7 +241,7 @@ impl Database {
                     PARTNERSHIP_KINDS[rng.random_range(0..PARTNERSHIP_KINDS.len())].to_owned(),
                 ),
                 governance_levels: Set("LOCAL,REGIONAL".to_owned()),
-                themes_key: Set(own.join(",")),
+                themes_key: Set(crate::repo::partnerships::themes_key(&set)),
                 start_date: Set(start + chrono::Days::new(rng.random_range(0..1500))),
                 end_date: Set(None),
                 status: Set(if rng.random_range(0..10) < 7 {

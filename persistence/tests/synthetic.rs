@@ -1,8 +1,10 @@
 //! Synthetic data on SQLite and PostgreSQL: the counts of the scale, rows the repositories
 //! read back as valid values, one audit event, and the same rows for the same scale.
 
+use domain::partnership::Theme;
 use persistence::repo::{ActorFilter, AllocationFilter, PartnershipFilter};
 use persistence::{Database, PageRequest};
+use sea_orm::{ConnectionTrait, Statement};
 
 persistence::on_both_databases!(synthetic_data_has_the_scale_and_reads_back_valid);
 
@@ -48,6 +50,44 @@ async fn synthetic_data_has_the_scale_and_reads_back_valid(db: &Database) {
         .await
         .expect("partnerships");
     assert_eq!(partnerships.items.len(), 100);
+    // Each partnership's stored theme key is its theme rows in the domain's order, as the
+    // API's writers store it (fundingSummary groups by the key).
+    let conn = db.connection();
+    let backend = conn.get_database_backend();
+    let mut rows_of: std::collections::HashMap<uuid::Uuid, std::collections::BTreeSet<Theme>> =
+        Default::default();
+    for row in conn
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT partnership_id AS id, theme FROM partnership_theme",
+        ))
+        .await
+        .expect("theme rows")
+    {
+        let id: uuid::Uuid = row.try_get("", "id").expect("id");
+        let theme: String = row.try_get("", "theme").expect("theme");
+        rows_of
+            .entry(id)
+            .or_default()
+            .insert(Theme::from_code(&theme).expect("a theme code"));
+    }
+    let keys = conn
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT id, themes_key FROM partnership",
+        ))
+        .await
+        .expect("keys");
+    assert_eq!(keys.len(), 500);
+    for row in keys {
+        let id: uuid::Uuid = row.try_get("", "id").expect("id");
+        let key: String = row.try_get("", "themes_key").expect("key");
+        let expected: Vec<&str> = rows_of
+            .get(&id)
+            .map(|set| set.iter().map(|t| t.code()).collect())
+            .unwrap_or_default();
+        assert_eq!(key, expected.join(","), "partnership {id}");
+    }
     let allocations = db
         .allocations()
         .list(&AllocationFilter::default(), &PageRequest::first(100))
