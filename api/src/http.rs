@@ -144,11 +144,11 @@ pub(crate) fn sha256_hex(text: &str) -> String {
 /// stamps error codes around `execute`.
 pub fn schema(db: Database, settings: &Settings) -> RegistrySchema {
     let limits = &settings.limits;
+    // From the pool as opened (SQLite's is capped below the setting).
+    let heavy = crate::graphql::HeavyQueries::for_pool(db.pool_stats().max);
     let mut builder = schema_builder()
         .data(db)
-        .data(crate::graphql::HeavyQueries::for_pool(
-            settings.database_max_connections,
-        ))
+        .data(heavy)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_directives(limits.max_directives);

@@ -25,6 +25,7 @@ use async_graphql::dataloader::Loader;
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
+use futures_util::task::AtomicWaker;
 use tokio::sync::oneshot;
 
 /// The most keys one `load` call gets; more are read in several calls (the statements bind one
@@ -89,8 +90,11 @@ where
     }
 }
 
-/// The waiting batches of each key type.
-type PendingByType<L> = HashMap<TypeId, Box<dyn Pending<L>>>;
+/// The waiting batches of each key type, and whether [`Batcher::run`] is driving them.
+struct State<L> {
+    running: bool,
+    pending: HashMap<TypeId, Box<dyn Pending<L>>>,
+}
 
 /// The loads of one request. Cheap to clone (shared state).
 pub struct Batcher<L> {
@@ -98,7 +102,7 @@ pub struct Batcher<L> {
     /// Waited before each batch is read: batching needs none; a slow database can be played
     /// with it (`batch_window_ms`).
     delay: Duration,
-    pending: Arc<Mutex<PendingByType<L>>>,
+    state: Arc<Mutex<State<L>>>,
 }
 
 impl<L> Clone for Batcher<L> {
@@ -106,7 +110,20 @@ impl<L> Clone for Batcher<L> {
         Self {
             loader: Arc::clone(&self.loader),
             delay: self.delay,
-            pending: Arc::clone(&self.pending),
+            state: Arc::clone(&self.state),
+        }
+    }
+}
+
+/// Ends a run, also when it is cancelled (a request timeout): loads asked for afterwards, and
+/// those still waiting, fail with [`BatchDropped`] instead of waiting forever.
+struct Running<'a, L>(&'a Mutex<State<L>>);
+
+impl<L> Drop for Running<'_, L> {
+    fn drop(&mut self) {
+        if let Ok(mut state) = self.0.lock() {
+            state.running = false;
+            state.pending.clear();
         }
     }
 }
@@ -116,12 +133,15 @@ impl<L: Send + Sync + 'static> Batcher<L> {
         Self {
             loader: Arc::new(loader),
             delay,
-            pending: Arc::new(Mutex::new(HashMap::new())),
+            state: Arc::new(Mutex::new(State {
+                running: false,
+                pending: HashMap::new(),
+            })),
         }
     }
 
     /// The value of `key`, read with every other key asked for in the same step of the
-    /// execution. Answers only inside [`Self::run`].
+    /// execution. Answers only inside [`Self::run`]; outside it fails with [`BatchDropped`].
     pub async fn load_one<K>(&self, key: K) -> Result<Option<L::Value>, L::Error>
     where
         K: Send + Sync + Hash + Eq + Clone + 'static,
@@ -130,8 +150,12 @@ impl<L: Send + Sync + 'static> Batcher<L> {
     {
         let (reply, answer) = oneshot::channel();
         {
-            let mut pending = self.pending.lock().map_err(|_| BatchDropped)?;
-            let waiting = pending
+            let mut state = self.state.lock().map_err(|_| BatchDropped)?;
+            if !state.running {
+                return Err(BatchDropped.into());
+            }
+            let waiting = state
+                .pending
                 .entry(TypeId::of::<K>())
                 .or_insert_with(|| {
                     Box::new(Waiting::<K, L::Value, L::Error> {
@@ -148,10 +172,11 @@ impl<L: Send + Sync + 'static> Batcher<L> {
 
     /// The batches waiting now, one per key type.
     fn take_batches(&self) -> Vec<BoxFuture<'static, ()>> {
-        let Ok(mut pending) = self.pending.lock() else {
+        let Ok(mut state) = self.state.lock() else {
             return Vec::new();
         };
-        pending
+        state
+            .pending
             .values_mut()
             .filter(|p| !p.is_empty())
             .map(|p| p.take(Arc::clone(&self.loader), self.delay))
@@ -161,68 +186,75 @@ impl<L: Send + Sync + 'static> Batcher<L> {
     /// Runs `work` (a request's execution) and the loads it asks for, in one future: whenever
     /// the execution is blocked, what it waits for is loaded.
     pub async fn run<F: Future>(&self, work: F) -> F::Output {
+        if let Ok(mut state) = self.state.lock() {
+            state.running = true;
+        }
+        let _running = Running(&self.state);
         // Without tokio's cooperative budget: once a poll has used it up, every await of a
         // tokio resource returns early, and the execution would stop half-way through a page.
         let mut work = pin!(tokio::task::unconstrained(work));
         let mut loads = FuturesUnordered::new();
+        // One waker for everything this run polls. While the run is polling, a wake only marks
+        // that something can go on (the loop polls again); once it returns, wakes reach the
+        // task. So the execution is polled again at once when a self-wake (futures-util's
+        // `FuturesUnordered`, async-graphql's lists, returns early and wakes itself after
+        // polling its members once) or a finished batch lets it go on, its batches hold every
+        // key of a step, and the task is not woken for a second, useless poll of the whole
+        // execution after each step.
+        let flag = Arc::new(WokenFlag {
+            woken: AtomicBool::new(false),
+            forward: AtomicBool::new(false),
+            task: AtomicWaker::new(),
+        });
+        let waker = Waker::from(Arc::clone(&flag));
         poll_fn(|cx| {
-            let mut yields = 0;
+            flag.task.register(cx.waker());
+            flag.forward.store(false, Ordering::SeqCst);
+            let mut inner = Context::from_waker(&waker);
+            let mut spins = 0;
             loop {
-                // Polled with a waker that tells whether the execution woke itself while
-                // polled: futures-util's `FuturesUnordered` (async-graphql's lists) returns
-                // early and wakes itself after polling its members once, or after two of
-                // them yielded. Such an execution is not blocked yet, and its batches are not
-                // complete: poll it again before loading anything.
-                let flag = Arc::new(WokenFlag {
-                    woken: AtomicBool::new(false),
-                    forward: AtomicBool::new(false),
-                    task: cx.waker().clone(),
-                });
-                let waker = Waker::from(Arc::clone(&flag));
-                if let Poll::Ready(out) = work.as_mut().poll(&mut Context::from_waker(&waker)) {
+                flag.woken.store(false, Ordering::SeqCst);
+                if let Poll::Ready(out) = work.as_mut().poll(&mut inner) {
+                    flag.forward.store(true, Ordering::SeqCst);
                     return Poll::Ready(out);
                 }
-                // Wakes from now on (IO that completes later) reach the task; one that came
-                // during the poll is seen here. Not forwarding those spares the task a second,
-                // useless poll of the whole execution after each step.
+                if !flag.woken.load(Ordering::SeqCst) {
+                    // Blocked: load what it waits for.
+                    loads.extend(self.take_batches());
+                }
+                while let Poll::Ready(Some(())) = loads.poll_next_unpin(&mut inner) {}
+                if flag.woken.load(Ordering::SeqCst) && spins < MAX_SPINS {
+                    spins += 1;
+                    continue;
+                }
+                // Nothing can go on now: from here, wakes reach the task. One that came just
+                // before is seen here (both sides use SeqCst).
                 flag.forward.store(true, Ordering::SeqCst);
                 if flag.woken.load(Ordering::SeqCst) {
-                    if yields < MAX_YIELDS {
-                        yields += 1;
+                    if spins < MAX_SPINS {
+                        flag.forward.store(false, Ordering::SeqCst);
+                        spins += 1;
                         continue;
                     }
-                    // Given up on for now: the task is woken to come back to it.
+                    // Given up on for now: the task comes back to it.
                     cx.waker().wake_by_ref();
                 }
-                let batches = self.take_batches();
-                let started = !batches.is_empty();
-                loads.extend(batches);
-                let mut finished = false;
-                while let Poll::Ready(Some(())) = loads.poll_next_unpin(cx) {
-                    finished = true;
-                }
-                // A batch that finished has answered resolvers, and a new one may already be
-                // answered: poll the execution again. Otherwise every future here is waiting
-                // on IO (or has woken this task) and will wake it.
-                if !started && !finished {
-                    return Poll::Pending;
-                }
+                return Poll::Pending;
             }
         })
         .await
     }
 }
 
-/// How many times in a row the execution may wake itself before its batches are read anyway
-/// (a future that yields forever must not keep the loads from running).
-const MAX_YIELDS: usize = 10_000;
+/// How many times in a row one poll of the run goes on before it yields to the runtime (a
+/// future that wakes itself forever must not hold the worker).
+const MAX_SPINS: usize = 10_000;
 
-/// A waker that remembers being woken, and wakes the task once `forward` is set (while the
-/// execution is being polled, [`Batcher::run`] polls it again itself).
+/// The run's waker: remembers being woken, and wakes the task once `forward` is set.
 struct WokenFlag {
     woken: AtomicBool,
     forward: AtomicBool,
-    task: Waker,
+    task: AtomicWaker,
 }
 
 impl Wake for WokenFlag {
@@ -233,12 +265,12 @@ impl Wake for WokenFlag {
     fn wake_by_ref(self: &Arc<Self>) {
         self.woken.store(true, Ordering::SeqCst);
         if self.forward.load(Ordering::SeqCst) {
-            self.task.wake_by_ref();
+            self.task.wake();
         }
     }
 }
 
-/// A load whose batch was dropped before it answered (the request was cancelled, or a load
+/// A load whose batch was dropped before it answered (the request was cancelled, or the load
 /// was asked for outside [`Batcher::run`]).
 #[derive(Debug, Clone, Copy)]
 pub struct BatchDropped;
@@ -366,6 +398,24 @@ mod tests {
         assert_eq!(values[49][39], Some(4_939 * 4_939));
         let sizes = b.loader.sizes.lock().map(|s| s.clone()).unwrap_or_default();
         assert_eq!(sizes, vec![1_000, 1_000], "2,000 keys of one step");
+    }
+
+    #[tokio::test]
+    async fn a_load_outside_a_run_fails_instead_of_waiting() {
+        let b = batcher();
+        assert_eq!(b.load_one(3).await, Err(Error::Dropped));
+        // A run that is cancelled (a request timeout) leaves no load waiting either.
+        let cancelled = tokio::time::timeout(
+            std::time::Duration::from_millis(10),
+            b.run(async {
+                let _ = b.load_one(4).await;
+                std::future::pending::<()>().await;
+            }),
+        )
+        .await;
+        assert!(cancelled.is_err());
+        assert_eq!(b.load_one(5).await, Err(Error::Dropped));
+        assert_eq!(b.run(b.load_one(6)).await, Ok(Some(36)));
     }
 
     #[tokio::test]
