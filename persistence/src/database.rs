@@ -126,23 +126,16 @@ impl Database {
 
     /// The connection pool's use right now, for metrics.
     pub fn pool_stats(&self) -> PoolStats {
+        fn of<DB: sea_orm::sqlx::Database>(pool: &sea_orm::sqlx::Pool<DB>) -> PoolStats {
+            PoolStats {
+                open: pool.size(),
+                idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+                max: pool.options().get_max_connections(),
+            }
+        }
         match self.backend {
-            Backend::Postgres => {
-                let pool = self.conn.get_postgres_connection_pool();
-                PoolStats {
-                    open: pool.size(),
-                    idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
-                    max: pool.options().get_max_connections(),
-                }
-            }
-            Backend::Sqlite => {
-                let pool = self.conn.get_sqlite_connection_pool();
-                PoolStats {
-                    open: pool.size(),
-                    idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
-                    max: pool.options().get_max_connections(),
-                }
-            }
+            Backend::Postgres => of(self.conn.get_postgres_connection_pool()),
+            Backend::Sqlite => of(self.conn.get_sqlite_connection_pool()),
         }
     }
 

@@ -302,35 +302,7 @@ async fn a_retried_create_with_its_idempotency_key_creates_once(app: &TestApp) {
     let created = app.ok_as(&ngo_token, partnership, p_input.clone()).await;
     // Ten concurrent retries of one create: one partnership, every answer the same.
     let retry_input = json!({ "input": { "title": "Language cafés", "kind": "PROJECT_CONSORTIUM", "startDate": "2024-01-01", "idempotencyKey": "cafes" } });
-    let retries = (0..10).map(|_| {
-        let client = app.client.clone();
-        let url = app.url("/graphql");
-        let token = ngo_token.clone();
-        let body = json!({ "query": partnership, "variables": retry_input });
-        tokio::spawn(async move {
-            client
-                .post(url)
-                .bearer_auth(token)
-                .json(&body)
-                .send()
-                .await
-                .expect("post")
-                .json::<serde_json::Value>()
-                .await
-                .expect("json")
-        })
-    });
-    let mut ids = std::collections::BTreeSet::new();
-    for r in retries.collect::<Vec<_>>() {
-        let response = r.await.expect("task");
-        assert!(response.get("errors").is_none(), "{response}");
-        ids.insert(
-            response["data"]["createPartnership"]["partnership"]["id"]
-                .as_str()
-                .expect("id")
-                .to_owned(),
-        );
-    }
+    let ids = concurrent_creates(app, &ngo_token, partnership, &retry_input, "").await;
     assert_eq!(ids.len(), 1, "one partnership for ten retries");
     assert_eq!(app.count_rows("partnership").await, 2);
     assert_ne!(
@@ -478,40 +450,14 @@ async fn rounds_of_concurrent_retries_never_fail(app: &TestApp) {
     let before = app.count_rows("partnership").await;
     for round in 0..40 {
         let input = json!({ "input": { "title": format!("Round {round}"), "kind": "PROJECT_CONSORTIUM", "startDate": "2024-01-01", "idempotencyKey": format!("round-{round}") } });
-        let retries: Vec<_> = (0..10)
-            .map(|_| {
-                let client = app.client.clone();
-                let url = app.url("/graphql");
-                let token = ngo_token.clone();
-                let body = json!({ "query": partnership, "variables": input });
-                tokio::spawn(async move {
-                    client
-                        .post(url)
-                        .bearer_auth(token)
-                        .json(&body)
-                        .send()
-                        .await
-                        .expect("post")
-                        .json::<serde_json::Value>()
-                        .await
-                        .expect("json")
-                })
-            })
-            .collect();
-        let mut ids = std::collections::BTreeSet::new();
-        for r in retries {
-            let response = r.await.expect("task");
-            assert!(
-                response.get("errors").is_none(),
-                "round {round}: {response}"
-            );
-            ids.insert(
-                response["data"]["createPartnership"]["partnership"]["id"]
-                    .as_str()
-                    .expect("id")
-                    .to_owned(),
-            );
-        }
+        let ids = concurrent_creates(
+            app,
+            &ngo_token,
+            partnership,
+            &input,
+            &format!("round {round}: "),
+        )
+        .await;
         assert_eq!(
             ids.len(),
             1,
@@ -519,4 +465,47 @@ async fn rounds_of_concurrent_retries_never_fail(app: &TestApp) {
         );
     }
     assert_eq!(app.count_rows("partnership").await, before + 40);
+}
+
+/// Sends the same `createPartnership` ten times at once; every answer must be free of errors.
+/// Returns the distinct partnership ids answered.
+async fn concurrent_creates(
+    app: &TestApp,
+    token: &str,
+    query: &str,
+    variables: &serde_json::Value,
+    context: &str,
+) -> std::collections::BTreeSet<String> {
+    let retries: Vec<_> = (0..10)
+        .map(|_| {
+            let client = app.client.clone();
+            let url = app.url("/graphql");
+            let token = token.to_owned();
+            let body = json!({ "query": query, "variables": variables });
+            tokio::spawn(async move {
+                client
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .expect("post")
+                    .json::<serde_json::Value>()
+                    .await
+                    .expect("json")
+            })
+        })
+        .collect();
+    let mut ids = std::collections::BTreeSet::new();
+    for r in retries {
+        let response = r.await.expect("task");
+        assert!(response.get("errors").is_none(), "{context}{response}");
+        ids.insert(
+            response["data"]["createPartnership"]["partnership"]["id"]
+                .as_str()
+                .expect("id")
+                .to_owned(),
+        );
+    }
+    ids
 }

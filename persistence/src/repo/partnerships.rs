@@ -184,17 +184,9 @@ impl Partnerships<'_> {
         }
         let row = partnership::ActiveModel {
             id: sea_orm::Unchanged(id.as_uuid()),
-            title: Set(parts.title.clone()),
-            title_folded: Set(parts.title.to_lowercase()),
-            description: Set(parts.description.clone()),
-            kind: Set(parts.kind.code().to_owned()),
-            governance_levels: Set(super::rows::levels_to_stored(&parts.governance_levels)),
-            themes_key: Set(themes_key(&parts.themes)),
-            start_date: Set(parts.start_date),
-            end_date: Set(parts.end_date),
             version: Set(current.version + 1),
             updated_at: Set(super::now()),
-            ..Default::default()
+            ..details_columns(parts)
         }
         .update(&tx.txn)
         .await?;
@@ -433,6 +425,24 @@ pub(crate) fn themes_key(themes: &BTreeSet<Theme>) -> String {
         .join(",")
 }
 
+/// The columns of a partnership's details (shared by a new row and an update), with
+/// `themes_key` from the same set the theme rows are written from.
+fn details_columns(
+    parts: &domain::partnership::PartnershipDetailsParts,
+) -> partnership::ActiveModel {
+    partnership::ActiveModel {
+        title: Set(parts.title.clone()),
+        title_folded: Set(parts.title.to_lowercase()),
+        description: Set(parts.description.clone()),
+        kind: Set(parts.kind.code().to_owned()),
+        governance_levels: Set(super::rows::levels_to_stored(&parts.governance_levels)),
+        themes_key: Set(themes_key(&parts.themes)),
+        start_date: Set(parts.start_date),
+        end_date: Set(parts.end_date),
+        ..Default::default()
+    }
+}
+
 /// The row of a new partnership in `status` (shared by `create` and the bulk import).
 pub(crate) fn new_row(
     id: PartnershipId,
@@ -442,18 +452,11 @@ pub(crate) fn new_row(
 ) -> partnership::ActiveModel {
     partnership::ActiveModel {
         id: Set(id.as_uuid()),
-        title: Set(parts.title.clone()),
-        title_folded: Set(parts.title.to_lowercase()),
-        description: Set(parts.description.clone()),
-        kind: Set(parts.kind.code().to_owned()),
-        governance_levels: Set(super::rows::levels_to_stored(&parts.governance_levels)),
-        themes_key: Set(themes_key(&parts.themes)),
-        start_date: Set(parts.start_date),
-        end_date: Set(parts.end_date),
         status: Set(status.code().to_owned()),
         created_at: Set(now),
         updated_at: Set(now),
         version: Set(1),
+        ..details_columns(parts)
     }
 }
 
