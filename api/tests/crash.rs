@@ -2,7 +2,7 @@
 //! mutations driven from this process; after a restart every acknowledged mutation is there,
 //! nothing half-written is visible, and the audit chain verifies. On SQLite and PostgreSQL.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -10,53 +10,23 @@ use std::time::Duration;
 use persistence::test_db::TestDatabase;
 use serde_json::{Value, json};
 
-const SECRET: &str = "crash-test-secret-that-is-long-enough-0123";
+mod common;
 
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
-}
+use common::{SECRET, free_port};
 
 fn start(database_url: &str, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_registry"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("DATABASE_URL", database_url)
-        .env("REGISTRY_JWT_SECRET", SECRET)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start registry")
+    common::start(database_url, port, &[])
 }
 
 async fn wait_ready(client: &reqwest::Client, port: u16) {
-    for _ in 0..200 {
-        if let Ok(r) = client
-            .get(format!("http://127.0.0.1:{port}/healthz"))
-            .send()
-            .await
-            && r.status().is_success()
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server did not come up");
+    assert!(
+        common::healthy_within(client, port, Duration::from_secs(10)).await,
+        "the server did not come up"
+    );
 }
 
 fn admin_token() -> String {
-    api::auth::mint(
-        SECRET,
-        &api::auth::MintRequest {
-            subject: "crash-test".into(),
-            role: "admin".into(),
-            actor_id: None,
-            ttl_seconds: 600,
-            issuer: "partnership-registry".into(),
-            audience: "partnership-registry".into(),
-        },
-    )
-    .expect("token")
+    common::admin_token(SECRET, "crash-test")
 }
 
 async fn graphql(

@@ -11,56 +11,19 @@ use std::time::{Duration, Instant};
 use persistence::test_db::TestDatabase;
 use serde_json::{Value, json};
 
-const SECRET: &str = "operations-test-secret-long-enough-0123456";
+mod common;
 
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
-}
-
-fn start(database_url: &str, port: u16, env: &[(&str, &str)]) -> Child {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_registry"));
-    command
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("DATABASE_URL", database_url)
-        .env("REGISTRY_JWT_SECRET", SECRET)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    command.spawn().expect("start registry")
-}
+use common::{SECRET, free_port, start};
 
 async fn wait_ready(client: &reqwest::Client, port: u16) {
-    for _ in 0..400 {
-        if let Ok(r) = client
-            .get(format!("http://127.0.0.1:{port}/healthz"))
-            .send()
-            .await
-            && r.status().is_success()
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server did not come up");
+    assert!(
+        common::healthy_within(client, port, Duration::from_secs(20)).await,
+        "the server did not come up"
+    );
 }
 
 fn admin_token() -> String {
-    api::auth::mint(
-        SECRET,
-        &api::auth::MintRequest {
-            subject: "operations-test".into(),
-            role: "admin".into(),
-            actor_id: None,
-            ttl_seconds: 600,
-            issuer: "partnership-registry".into(),
-            audience: "partnership-registry".into(),
-        },
-    )
-    .expect("token")
+    common::admin_token(SECRET, "operations-test")
 }
 
 async fn post(

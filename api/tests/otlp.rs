@@ -17,6 +17,10 @@ use axum::routing::post;
 type Received = Arc<Mutex<Vec<Bytes>>>;
 
 /// How long any one wait may take.
+mod common;
+
+use common::free_port;
+
 const PATIENCE: Duration = Duration::from_secs(15);
 
 /// Serves `POST /v1/traces` on a free port, answering 200 with an empty body (a valid, empty
@@ -60,11 +64,6 @@ async fn received_within(received: &Received, needles: &[&[u8]]) -> bool {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     false
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
 }
 
 /// A fresh directory for the database and the server's log, removed on drop.
@@ -137,19 +136,11 @@ fn start(dir: &Path, port: u16, collector: u16) -> Child {
 }
 
 async fn wait_ready(client: &reqwest::Client, port: u16, dir: &Path) {
-    let deadline = Instant::now() + PATIENCE;
-    while Instant::now() < deadline {
-        if let Ok(r) = client
-            .get(format!("http://127.0.0.1:{port}/healthz"))
-            .send()
-            .await
-            && r.status().is_success()
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server did not come up; its log:\n{}", log(dir));
+    assert!(
+        common::healthy_within(client, port, PATIENCE).await,
+        "the server did not come up; its log:\n{}",
+        log(dir)
+    );
 }
 
 /// Runs the named query, `{ fundingStreams { code } }`, and checks it succeeded.
@@ -198,18 +189,7 @@ async fn request_spans_reach_the_collector() {
     let mut child = start(&dir.0, port, collector_port);
     let client = reqwest::Client::new();
     wait_ready(&client, port, &dir.0).await;
-    let token = api::auth::mint(
-        api::auth::DEV_SECRET,
-        &api::auth::MintRequest {
-            subject: "otlp".into(),
-            role: "admin".into(),
-            actor_id: None,
-            ttl_seconds: 600,
-            issuer: "partnership-registry".into(),
-            audience: "partnership-registry".into(),
-        },
-    )
-    .expect("token");
+    let token = common::admin_token(api::auth::DEV_SECRET, "otlp");
 
     // On the batch timer, while the server runs.
     query(&client, port, &token, "Streams").await;
