@@ -325,19 +325,7 @@ async fn status_of(app: &TestApp, token: &str) -> u16 {
 }
 
 async fn nothing_is_deleted_actors_are_archived_and_mandates_end(app: &TestApp) {
-    let create =
-        "mutation($input: CreateActorInput!) { createActor(input: $input) { actor { id } } }";
-    let data = app
-        .ok(
-            create,
-            json!({ "input": { "kind": "NGO", "name": "Old NGO", "country": "ES" } }),
-        )
-        .await;
-    let ngo = data["createActor"]["actor"]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let ngo_token = token("ngo", Some(&ngo));
+    let (ngo, ngo_token) = ngo_with_token(app, "Old NGO").await;
     app.ok_as(&ngo_token, "{ viewer { role } }", json!({}))
         .await;
     let archive = "mutation($input: ArchiveActorInput!) { archiveActor(input: $input) { actor { archivedAt version } } }";
@@ -381,7 +369,7 @@ async fn nothing_is_deleted_actors_are_archived_and_mandates_end(app: &TestApp) 
     assert_eq!(operations, ["createActor", "archiveActor"]);
 
     // A stream manager's mandate ends; the row and its history stay.
-    let data = app.ok(create, json!({ "input": { "kind": "NATIONAL_AUTHORITY", "name": "Ministry", "country": "ES" } })).await;
+    let data = app.ok("mutation($input: CreateActorInput!) { createActor(input: $input) { actor { id } } }", json!({ "input": { "kind": "NATIONAL_AUTHORITY", "name": "Ministry", "country": "ES" } })).await;
     let ministry = data["createActor"]["actor"]["id"]
         .as_str()
         .expect("id")
@@ -433,19 +421,7 @@ async fn nothing_is_deleted_actors_are_archived_and_mandates_end(app: &TestApp) 
 /// dropped on its key's conflict, still held SQLite's write lock for a moment, and the next
 /// writer, whose DEFERRED transaction had read first, was refused instead of waiting.
 async fn rounds_of_concurrent_retries_never_fail(app: &TestApp) {
-    let create =
-        "mutation($input: CreateActorInput!) { createActor(input: $input) { actor { id } } }";
-    let data = app
-        .ok(
-            create,
-            json!({ "input": { "kind": "NGO", "name": "Accem", "country": "ES" } }),
-        )
-        .await;
-    let ngo = data["createActor"]["actor"]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let ngo_token = token("ngo", Some(&ngo));
+    let (_, ngo_token) = ngo_with_token(app, "Accem").await;
     let partnership = "mutation($input: CreatePartnershipInput!) { createPartnership(input: $input) { partnership { id } } }";
     let before = app.count_rows("partnership").await;
     for round in 0..40 {
@@ -508,4 +484,20 @@ async fn concurrent_creates(
         );
     }
     ids
+}
+
+/// A new NGO in Spain, and a token of its own.
+async fn ngo_with_token(app: &TestApp, name: &str) -> (String, String) {
+    let data = app
+        .ok(
+            "mutation($input: CreateActorInput!) { createActor(input: $input) { actor { id } } }",
+            json!({ "input": { "kind": "NGO", "name": name, "country": "ES" } }),
+        )
+        .await;
+    let ngo = data["createActor"]["actor"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let ngo_token = token("ngo", Some(&ngo));
+    (ngo, ngo_token)
 }
