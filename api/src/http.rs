@@ -140,8 +140,8 @@ pub(crate) fn sha256_hex(text: &str) -> String {
 }
 
 /// The schema with its database and the settings' limits, as the server runs it. It has no
-/// extensions on purpose (see `graphql::error_codes`): the handler checks `RequestLimits` and
-/// stamps error codes around `execute`.
+/// extensions on purpose (see `graphql::error_codes`; `graphql::in_place` relies on it): the
+/// handler checks `RequestLimits` and stamps error codes around `execute`.
 pub fn schema(db: Database, settings: &Settings) -> RegistrySchema {
     let limits = &settings.limits;
     // From the pool as opened (SQLite's is capped below the setting).

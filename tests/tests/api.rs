@@ -2,7 +2,7 @@
 //! and allocations; read them back through nested queries, filters and pages; every bad input
 //! gets its documented error and changes nothing; data survives a restart.
 
-use e2e::{TestApp, error_code, error_field, on_both_databases};
+use e2e::{TestApp, error_code, error_field, on_both_databases, token};
 use serde_json::{Value, json};
 
 on_both_databases!(
@@ -15,6 +15,7 @@ on_both_databases!(
     internal_errors_never_show_database_text,
     nested_pages_cost_the_same_statements_at_any_size,
     nested_lists_of_actors_streams_and_programmes_are_batched,
+    in_place_fields_answer_as_async_graphql_does,
 );
 
 const CREATE_ACTOR: &str = r#"
@@ -1635,4 +1636,194 @@ async fn nested_lists_of_actors_streams_and_programmes_are_batched(app: &TestApp
     // partnerships are one statement when the streams and the programmes arrive in the same
     // step of the execution, two when they do not (the two root lists are read concurrently).
     assert!((8..=9).contains(&cost), "{cost}");
+}
+
+/// The nested page's query with every field of its types; `wrap` puts each selection set in
+/// an inline fragment, which async-graphql's own resolution answers (`api::graphql::in_place`
+/// resolves only plain selections).
+fn every_field_page(wrap: bool) -> String {
+    let set = |ty: &str, fields: &str| {
+        if wrap {
+            format!("{{ ... on {ty} {{ {fields} }} }}")
+        } else {
+            format!("{{ {fields} }}")
+        }
+    };
+    let stream = set(
+        "FundingStream",
+        "id code name legalBasis periodStart periodEnd",
+    );
+    let actor = set(
+        "Actor",
+        "id kind name country nutsCode nutsVersion lauCode lauYear population \
+         isSmallerCommunity pic vatNumber wikidataId website email version archivedAt verified \
+         createdAt updatedAt parent { name }",
+    );
+    let member = set(
+        "Membership",
+        &format!(
+            "id roles joinedOn leftOn version isCurrent actor {actor} partnership {{ title }}"
+        ),
+    );
+    let rule = set(
+        "CeilingRule",
+        &format!("id case maxRate verified stream {stream}"),
+    );
+    let programme = set(
+        "Programme",
+        &format!("id code title country stream {stream} managingAuthority {{ name }}"),
+    );
+    let allocation = set(
+        "Allocation",
+        &format!(
+            "id eligibleCost euContribution nationalContribution paid coFinancingRate status \
+             version decisionDate reference createdAt updatedAt stream {stream} \
+             ceilingRule {rule} programme {programme}"
+        ),
+    );
+    let members = set(
+        "MembershipConnection",
+        &format!(
+            "totalCount pageInfo {{ hasNextPage endCursor }} edges {{ cursor node {member} }}"
+        ),
+    );
+    let allocations = set(
+        "AllocationConnection",
+        &format!("totalCount nodes {allocation}"),
+    );
+    let partnership = set(
+        "Partnership",
+        &format!(
+            "id title description kind themes governanceLevels startDate endDate status \
+             version createdAt updatedAt members(first: 5) {members} \
+             allocations(first: 5) {allocations}"
+        ),
+    );
+    let page = set(
+        "PartnershipConnection",
+        &format!(
+            "totalCount pageInfo {{ hasNextPage endCursor }} edges {{ cursor node {partnership} }}"
+        ),
+    );
+    format!(
+        "query($first: Int) {{ partnerships(first: $first, orderBy: {{ field: TITLE }}) {page} }}"
+    )
+}
+
+/// Errors sorted by path, so that two responses compare whatever order their fields finished
+/// in; without their locations (the two queries' texts differ).
+fn sorted_errors(response: &Value) -> Vec<Value> {
+    let mut errors = response["errors"].as_array().cloned().unwrap_or_default();
+    for error in &mut errors {
+        error.as_object_mut().map(|e| e.remove("locations"));
+    }
+    errors.sort_by_key(|e| e["path"].to_string());
+    errors
+}
+
+/// The types a page repeats resolve their fields in place (`api::graphql::in_place`): every
+/// field, alias, directive, `__typename` and error answers as async-graphql's own resolution
+/// does, and keys come in the order they were selected.
+async fn in_place_fields_answer_as_async_graphql_does(app: &TestApp) {
+    hundred_partnerships(app).await;
+    let vars = json!({ "first": 30 });
+    let plain = app.ok(&every_field_page(false), vars.clone()).await;
+    let wrapped = app.ok(&every_field_page(true), vars).await;
+    assert_eq!(plain, wrapped);
+    let edges = plain["partnerships"]["edges"].as_array().expect("edges");
+    assert_eq!(edges.len(), 30);
+    assert_eq!(plain["partnerships"]["totalCount"], 100);
+    let first = &edges[0]["node"];
+    assert_eq!(first["title"], "Partnership 000");
+    assert_eq!(first["members"]["totalCount"], 2);
+    let lead = &first["members"]["edges"][0]["node"];
+    assert_eq!(lead["roles"], json!(["LEAD"]));
+    assert_eq!(lead["actor"]["name"], "Lead 000");
+    assert_eq!(lead["actor"]["country"], "ES");
+    assert_eq!(lead["actor"]["parent"], Value::Null);
+    assert_eq!(lead["partnership"]["title"], "Partnership 000");
+    let allocation = &first["allocations"]["nodes"][0];
+    assert_eq!(allocation["euContribution"], "750.00");
+    assert_eq!(allocation["stream"]["code"], "AMIF");
+    assert_eq!(allocation["ceilingRule"]["stream"]["code"], "AMIF");
+    assert_eq!(
+        allocation["programme"]["managingAuthority"]["name"],
+        "Authority"
+    );
+
+    // Keys in the order they were selected, in the response's text.
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .bearer_auth(&app.admin_token)
+        .json(
+            &json!({ "query": "{ partnerships(first: 1, orderBy: { field: TITLE }) { nodes { \
+            version members(first: 1) { nodes { actor { name id kind } roles } } title id } } }" }),
+        )
+        .send()
+        .await
+        .expect("request");
+    let text = response.text().await.expect("body");
+    let at = |key: &str| text.find(key).unwrap_or_else(|| panic!("{key} in {text}"));
+    assert!(at("\"version\"") < at("\"members\""), "{text}");
+    assert!(at("\"name\"") < at("\"kind\""), "{text}");
+    assert!(at("\"roles\"") < at("\"title\""), "{text}");
+    assert!(at("\"title\"") < at("\"id\":\"UGFy"), "{text}");
+
+    // Aliases, directives, __typename and a key selected twice.
+    let data = app
+        .ok(
+            r#"query($yes: Boolean!) { partnerships(first: 2, orderBy: { field: TITLE }) {
+                nodes { __typename t: title title @include(if: $yes) id @skip(if: $yes)
+                  members(first: 1) { nodes { actor { n: name name name } } } } } }"#,
+            json!({ "yes": true }),
+        )
+        .await;
+    let node = &data["partnerships"]["nodes"][1];
+    assert_eq!(node["__typename"], "Partnership");
+    assert_eq!(node["t"], "Partnership 001");
+    assert_eq!(node["title"], "Partnership 001");
+    assert!(node.get("id").is_none(), "{node}");
+    let actor = &node["members"]["nodes"][0]["actor"];
+    assert_eq!(actor, &json!({ "n": "Lead 001", "name": "Lead 001" }));
+
+    // A field that fails (the history is for funders and administrators): the same errors, at
+    // the same paths, and the same data, on both paths.
+    let ngo = app
+        .ok(
+            r#"{ actors(first: 1, filter: { nameContains: "Partner 000" }) { nodes { id } } }"#,
+            json!({}),
+        )
+        .await["actors"]["nodes"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let ngo_token = token("ngo", Some(&ngo));
+    let failing = |wrap: bool| {
+        let node = if wrap {
+            "... on Partnership { title history { edges { cursor } } }"
+        } else {
+            "title history { edges { cursor } }"
+        };
+        format!(
+            "{{ partnerships(first: 3, orderBy: {{ field: TITLE }}) {{ nodes {{ {node} }} }} }}"
+        )
+    };
+    let plain = app.graphql_as(&ngo_token, &failing(false), json!({})).await;
+    let wrapped = app.graphql_as(&ngo_token, &failing(true), json!({})).await;
+    assert_eq!(plain["data"], wrapped["data"]);
+    let errors = sorted_errors(&plain);
+    assert_eq!(errors, sorted_errors(&wrapped));
+    // The NGO sees the one partnership it is in (the others are drafts); async-graphql leaves
+    // the failed field out of its object.
+    assert_eq!(
+        plain["data"],
+        json!({ "partnerships": { "nodes": [{ "title": "Partnership 000" }] } })
+    );
+    assert_eq!(errors.len(), 1, "{plain}");
+    assert_eq!(errors[0]["extensions"]["code"], "FORBIDDEN");
+    assert_eq!(
+        errors[0]["path"],
+        json!(["partnerships", "nodes", 0, "history"])
+    );
 }

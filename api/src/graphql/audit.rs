@@ -5,6 +5,7 @@ use async_graphql::{Context, ID, Object, SimpleObject};
 use domain::access::can_audit;
 use domain::funding::AllocationStatus;
 use domain::money::cents_to_decimal;
+use futures_util::future::BoxFuture;
 use persistence::repo::{AllocationFilter, Dimension, SummaryRow};
 
 use super::enums::{FindingRule, SummaryDimension};
@@ -84,14 +85,17 @@ pub struct Figure {
 }
 
 /// Totals of the AWARDED and CLOSED allocations matching `filter`, as the principal sees them.
-pub(crate) async fn awarded_totals(
-    ctx: &Context<'_>,
+/// Boxed, as `super::history::history_of` is, for the size of its callers' futures.
+pub(crate) fn awarded_totals<'a>(
+    ctx: &'a Context<'a>,
     mut filter: AllocationFilter,
-) -> ApiResult<FundingTotals> {
-    filter.drafts = drafts(ctx)?;
-    filter.statuses = vec![AllocationStatus::Awarded, AllocationStatus::Closed];
-    let (_, totals) = db(ctx)?.funding_summary(&[], &filter).await?;
-    Ok((&totals).into())
+) -> BoxFuture<'a, ApiResult<FundingTotals>> {
+    Box::pin(async move {
+        filter.drafts = drafts(ctx)?;
+        filter.statuses = vec![AllocationStatus::Awarded, AllocationStatus::Closed];
+        let (_, totals) = db(ctx)?.funding_summary(&[], &filter).await?;
+        Ok((&totals).into())
+    })
 }
 
 #[derive(Default)]

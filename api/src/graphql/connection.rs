@@ -3,7 +3,7 @@
 //! asks for it, with exactly the filters of the page.
 
 use async_graphql::connection::{Connection, CursorType, Edge};
-use async_graphql::{Context, Object, OutputType};
+use async_graphql::{ContainerType, Context, Object};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::ids::{ActorId, AllocationId, PartnershipId};
@@ -12,6 +12,7 @@ use persistence::repo::{
 };
 use persistence::{Cursor, Database, Page, PageRequest, SortDirection};
 
+use super::in_place::InPlace;
 use crate::error::{ApiError, ApiResult};
 
 pub const DEFAULT_PAGE_SIZE: i32 = 20;
@@ -104,7 +105,9 @@ impl TotalCount {
     }
 }
 
-pub type CountedConnection<N> = Connection<PageCursor, N, TotalCount>;
+/// A connection of `N` with `totalCount`; it and its nodes resolve in place
+/// ([`super::in_place`]), since a page repeats them.
+pub type CountedConnection<N> = InPlace<Connection<PageCursor, InPlace<N>, TotalCount>>;
 
 /// An edge's cursor, encoded only if the client selects it (or `pageInfo`'s cursors): a page
 /// of 100 edges would otherwise format and encode 100 strings that most clients never read.
@@ -142,7 +145,7 @@ pub fn nested_after(page: &PageRequest, order: &str) -> ApiResult<Option<uuid::U
 }
 
 /// Turns a repository page into a connection of `N`.
-pub fn connection<T, N: OutputType>(
+pub fn connection<T, N: ContainerType>(
     page: Page<T>,
     had_cursor: bool,
     count: Count,
@@ -153,9 +156,9 @@ pub fn connection<T, N: OutputType>(
     conn.edges.extend(
         page.items
             .into_iter()
-            .map(|(cursor, item)| Edge::new(PageCursor(cursor), node(item))),
+            .map(|(cursor, item)| Edge::new(PageCursor(cursor), InPlace(node(item)))),
     );
-    conn
+    InPlace(conn)
 }
 
 #[cfg(test)]

@@ -15,10 +15,11 @@ use persistence::repo::{
 
 use super::connection::{Count, CountedConnection, connection, page_request};
 use super::enums::{AllocationStatus, BudgetKind, PaymentKind};
+use super::in_place::InPlace;
 use super::loaders::{PaidOf, RulesOfStream};
 use super::partnership::Partnership;
 use super::scalars::Decimal;
-use super::{db, drafts, load, principal, visible_partnership};
+use super::{db, drafts, load, principal, related, visible_partnership};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{self, NodeType};
 
@@ -66,9 +67,8 @@ impl FundingStream {
 
     /// The actors that manage this stream: their funder tokens record its allocations.
     async fn managers(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<super::actor::Actor>> {
-        let ids = db(ctx)?
-            .funding()
-            .managers(self.0.id)
+        // Boxed (as every statement a field sends itself): see `super::history::history_of`.
+        let ids = Box::pin(db(ctx)?.funding().managers(self.0.id))
             .await
             .map_err(ApiError::from)?;
         let loaded = futures_util::future::join_all(ids.into_iter().map(|id| load(ctx, id))).await;
@@ -165,11 +165,8 @@ impl CeilingRule {
         self.0.version
     }
 
-    async fn stream(&self, ctx: &Context<'_>) -> async_graphql::Result<FundingStream> {
-        load(ctx, self.0.stream_id)
-            .await?
-            .map(FundingStream)
-            .ok_or_else(|| ApiError::internal("rule without stream").into())
+    async fn stream(&self, ctx: &Context<'_>) -> async_graphql::Result<InPlace<FundingStream>> {
+        related(ctx, self.0.stream_id, FundingStream, "rule without stream").await
     }
 }
 
@@ -194,26 +191,35 @@ impl Allocation {
         Ok(super::history::history_of(ctx, self.0.id.as_uuid(), first, after).await?)
     }
 
-    async fn partnership(&self, ctx: &Context<'_>) -> async_graphql::Result<Partnership> {
-        load(ctx, self.0.partnership_id)
-            .await?
-            .map(Partnership)
-            .ok_or_else(|| ApiError::internal("allocation without partnership").into())
+    async fn partnership(&self, ctx: &Context<'_>) -> async_graphql::Result<InPlace<Partnership>> {
+        related(
+            ctx,
+            self.0.partnership_id,
+            Partnership,
+            "allocation without partnership",
+        )
+        .await
     }
 
-    async fn stream(&self, ctx: &Context<'_>) -> async_graphql::Result<FundingStream> {
-        load(ctx, self.0.stream_id)
-            .await?
-            .map(FundingStream)
-            .ok_or_else(|| ApiError::internal("allocation without stream").into())
+    async fn stream(&self, ctx: &Context<'_>) -> async_graphql::Result<InPlace<FundingStream>> {
+        related(
+            ctx,
+            self.0.stream_id,
+            FundingStream,
+            "allocation without stream",
+        )
+        .await
     }
 
     /// The ceiling case the allocation claims.
-    async fn ceiling_rule(&self, ctx: &Context<'_>) -> async_graphql::Result<CeilingRule> {
-        load(ctx, self.0.ceiling_rule_id)
-            .await?
-            .map(CeilingRule)
-            .ok_or_else(|| ApiError::internal("allocation without rule").into())
+    async fn ceiling_rule(&self, ctx: &Context<'_>) -> async_graphql::Result<InPlace<CeilingRule>> {
+        related(
+            ctx,
+            self.0.ceiling_rule_id,
+            CeilingRule,
+            "allocation without rule",
+        )
+        .await
     }
 
     /// Total eligible cost in euros, two decimals (`"400000.00"`).
@@ -250,9 +256,8 @@ impl Allocation {
 
     /// Every budget: the original first, then each revision (IATI's Original and Revised).
     async fn budgets(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Budget>> {
-        let budgets = db(ctx)?
-            .allocations()
-            .budgets(self.0.id)
+        // Boxed (as every statement a field sends itself): see `super::history::history_of`.
+        let budgets = Box::pin(db(ctx)?.allocations().budgets(self.0.id))
             .await
             .map_err(ApiError::from)?;
         Ok(budgets.into_iter().map(Budget).collect())
@@ -268,9 +273,8 @@ impl Allocation {
         after: Option<String>,
     ) -> async_graphql::Result<CountedConnection<PaymentEntry>> {
         let page = page_request(first, after, Direction::Asc)?;
-        let result = db(ctx)?
-            .allocations()
-            .payment_page(self.0.id, &page)
+        // Boxed (as every statement a field sends itself): see `super::history::history_of`.
+        let result = Box::pin(db(ctx)?.allocations().payment_page(self.0.id, &page))
             .await
             .map_err(ApiError::from)?;
         Ok(connection(
@@ -366,11 +370,14 @@ impl PaymentEntry {
         Ok(super::history::history_of(ctx, self.0.id.as_uuid(), first, after).await?)
     }
 
-    async fn allocation(&self, ctx: &Context<'_>) -> async_graphql::Result<Allocation> {
-        load(ctx, self.0.allocation_id)
-            .await?
-            .map(Allocation)
-            .ok_or_else(|| ApiError::internal("payment without allocation").into())
+    async fn allocation(&self, ctx: &Context<'_>) -> async_graphql::Result<InPlace<Allocation>> {
+        related(
+            ctx,
+            self.0.allocation_id,
+            Allocation,
+            "payment without allocation",
+        )
+        .await
     }
 
     async fn kind(&self) -> PaymentKind {

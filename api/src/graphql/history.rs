@@ -5,6 +5,7 @@
 use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use domain::access::can_audit;
+use futures_util::future::BoxFuture;
 use persistence::audit::{AuditEvent as StoredEvent, AuditFilter};
 use persistence::{PageRequest, SortDirection};
 
@@ -147,18 +148,24 @@ pub struct AuditChainReport {
 }
 
 /// The events of one record, oldest first: its versions over time.
-pub(crate) async fn history_of(
-    ctx: &Context<'_>,
+///
+/// Boxed, as every field that reads the database itself: a type's field futures are all as
+/// large as its largest, and the types a page repeats poll theirs together
+/// (`super::in_place`).
+pub(crate) fn history_of<'a>(
+    ctx: &'a Context<'a>,
     entity: uuid::Uuid,
     first: Option<i32>,
     after: Option<String>,
-) -> ApiResult<AuditEventConnection> {
-    can_audit(principal(ctx)?)?;
-    let filter = AuditFilter {
-        entity_id: Some(entity),
-        ..Default::default()
-    };
-    events(ctx, &filter, first, after).await
+) -> BoxFuture<'a, ApiResult<AuditEventConnection>> {
+    Box::pin(async move {
+        can_audit(principal(ctx)?)?;
+        let filter = AuditFilter {
+            entity_id: Some(entity),
+            ..Default::default()
+        };
+        events(ctx, &filter, first, after).await
+    })
 }
 
 async fn events(

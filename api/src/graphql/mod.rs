@@ -10,6 +10,7 @@ pub mod enums;
 pub mod error_codes;
 pub mod funding;
 pub mod history;
+pub mod in_place;
 pub mod limits;
 pub mod loaders;
 pub mod partnership;
@@ -34,6 +35,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::ids::{self, NodeType};
 use actor::{Actor, ActorMutation, ActorQuery};
 use funding::{Allocation, CeilingRule, FundingMutation, FundingQuery, FundingStream};
+use in_place::InPlace;
 use loaders::{Loaders, RepoLoader};
 use partnership::{Membership, Partnership, PartnershipMutation, PartnershipQuery};
 
@@ -449,7 +451,6 @@ pub(crate) fn db(ctx: &Context<'_>) -> ApiResult<Database> {
     }))
 }
 
-/// Loads one value through the request's batcher (see `batcher`).
 /// One page of a parent's nested list through its batching loader, with whether the client
 /// gave a cursor.
 pub(crate) async fn nested_page<P: loaders::NestedList>(
@@ -469,6 +470,7 @@ pub(crate) async fn nested_page<P: loaders::NestedList>(
     }))
 }
 
+/// Loads one value through the request's batcher (see `batcher`).
 pub(crate) async fn load<K>(
     ctx: &Context<'_>,
     key: K,
@@ -481,6 +483,25 @@ where
         .data::<Loaders>()
         .map_err(|_| ApiError::internal("the request has no loaders"))?;
     loaders.load_one(key).await
+}
+
+/// A related record that must exist (a membership's actor, an allocation's stream), loaded in
+/// its batch and resolved in place, since it repeats down a page; its absence is an internal
+/// error that names the relation (`missing`).
+pub(crate) async fn related<K, T>(
+    ctx: &Context<'_>,
+    key: K,
+    node: impl FnOnce(<RepoLoader as Loader<K>>::Value) -> T,
+    missing: &'static str,
+) -> async_graphql::Result<InPlace<T>>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    RepoLoader: Loader<K, Error = ApiError>,
+{
+    match load(ctx, key).await? {
+        Some(value) => Ok(InPlace(node(value))),
+        None => Err(ApiError::internal(missing).into()),
+    }
 }
 
 #[cfg(test)]

@@ -24,7 +24,8 @@ use super::enums::{
     SortDirection, Theme,
 };
 use super::funding::Allocation;
-use super::{db, drafts, load, partnership_for_change, principal, visible_partnership};
+use super::in_place::InPlace;
+use super::{db, drafts, load, partnership_for_change, principal, related, visible_partnership};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{self, NodeType};
 
@@ -202,18 +203,18 @@ impl Membership {
         Ok(super::history::history_of(ctx, self.0.id.as_uuid(), first, after).await?)
     }
 
-    async fn partnership(&self, ctx: &Context<'_>) -> async_graphql::Result<Partnership> {
-        load(ctx, self.0.partnership_id)
-            .await?
-            .map(Partnership)
-            .ok_or_else(|| ApiError::internal("membership without partnership").into())
+    async fn partnership(&self, ctx: &Context<'_>) -> async_graphql::Result<InPlace<Partnership>> {
+        related(
+            ctx,
+            self.0.partnership_id,
+            Partnership,
+            "membership without partnership",
+        )
+        .await
     }
 
-    async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Actor> {
-        load(ctx, self.0.actor_id)
-            .await?
-            .map(Actor)
-            .ok_or_else(|| ApiError::internal("membership without actor").into())
+    async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<InPlace<Actor>> {
+        related(ctx, self.0.actor_id, Actor, "membership without actor").await
     }
 
     /// The member's roles, in a fixed order.

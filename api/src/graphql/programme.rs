@@ -15,8 +15,9 @@ use persistence::repo::ProgrammeFilter;
 use super::actor::{Actor, patch};
 use super::connection::{Count, CountedConnection, connection, page_request};
 use super::funding::{Allocation, FundingStream};
+use super::in_place::InPlace;
 use super::scalars::Decimal;
-use super::{db, load, principal};
+use super::{db, load, principal, related};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{self, NodeType};
 
@@ -63,18 +64,24 @@ impl Programme {
         &self.0.details.parts().title
     }
 
-    async fn stream(&self, ctx: &Context<'_>) -> async_graphql::Result<FundingStream> {
-        load(ctx, self.0.details.parts().stream_id)
-            .await?
-            .map(FundingStream)
-            .ok_or_else(|| ApiError::internal("programme without stream").into())
+    async fn stream(&self, ctx: &Context<'_>) -> async_graphql::Result<InPlace<FundingStream>> {
+        related(
+            ctx,
+            self.0.details.parts().stream_id,
+            FundingStream,
+            "programme without stream",
+        )
+        .await
     }
 
-    async fn managing_authority(&self, ctx: &Context<'_>) -> async_graphql::Result<Actor> {
-        load(ctx, self.0.details.parts().managing_authority)
-            .await?
-            .map(Actor)
-            .ok_or_else(|| ApiError::internal("programme without managing authority").into())
+    async fn managing_authority(&self, ctx: &Context<'_>) -> async_graphql::Result<InPlace<Actor>> {
+        related(
+            ctx,
+            self.0.details.parts().managing_authority,
+            Actor,
+            "programme without managing authority",
+        )
+        .await
     }
 
     async fn country(&self) -> &str {
