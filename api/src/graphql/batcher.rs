@@ -79,12 +79,16 @@ where
                     }
                 }
             }
-            for (key, replies) in waiters {
+            for (key, mut replies) in waiters {
                 let value = values.remove(&key);
+                // The last waiter (most often the only one) takes the value itself: a page of
+                // members or an actor is many allocations to clone.
+                let Some(last) = replies.pop() else { continue };
+                // A resolver that is gone (its request was cancelled) needs no answer.
                 for reply in replies {
-                    // A resolver that is gone (its request was cancelled) needs no answer.
                     let _ = reply.send(Ok(value.clone()));
                 }
+                let _ = last.send(Ok(value));
             }
         })
     }
