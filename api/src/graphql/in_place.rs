@@ -21,8 +21,7 @@ use std::pin::Pin;
 use async_graphql::parser::types::{Field, Selection};
 use async_graphql::registry::Registry;
 use async_graphql::{
-    ContainerType, Context, ContextSelectionSet, ObjectType, OutputType, Positioned, ServerResult,
-    Value,
+    ContainerType, ContextSelectionSet, OutputType, Positioned, ServerResult, Value,
 };
 use futures_util::future::join_all;
 
@@ -62,25 +61,6 @@ impl<T: ContainerType> OutputType for InPlace<T> {
         fields.await
     }
 }
-
-impl<T: ContainerType> ContainerType for InPlace<T> {
-    async fn resolve_field(&self, ctx: &Context<'_>) -> ServerResult<Option<Value>> {
-        self.0.resolve_field(ctx).await
-    }
-
-    fn collect_all_fields<'a>(
-        &'a self,
-        ctx: &ContextSelectionSet<'a>,
-        fields: &mut async_graphql::resolver_utils::Fields<'a>,
-    ) -> ServerResult<()>
-    where
-        Self: Send + Sync,
-    {
-        self.0.collect_all_fields(ctx, fields)
-    }
-}
-
-impl<T: ObjectType> ObjectType for InPlace<T> {}
 
 /// Whether every selection is a field this path resolves as async-graphql would: no
 /// fragments (their type conditions), no `__typename`, no directives (`@skip`, `@include`),
