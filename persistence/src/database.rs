@@ -91,6 +91,10 @@ impl Database {
         options
             .connect_timeout(pool.acquire_timeout)
             .acquire_timeout(pool.acquire_timeout)
+            // sqlx pings a connection on every checkout by default: a round trip before each
+            // statement (six for a nested page). A connection in use seconds ago is alive; one
+            // idle for longer may have been dropped by a proxy or the server, and is pinged.
+            .test_before_acquire_if_idle_for(Duration::from_secs(10))
             // Statements are traced by the repositories' own spans; sqlx's per-statement log
             // lines would repeat them at INFO.
             .sqlx_logging(false);

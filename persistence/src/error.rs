@@ -64,8 +64,22 @@ impl RepoError {
             self,
             Self::Database(DbErr::ConnectionAcquire(_) | DbErr::Conn(_))
         ) || matches!(self, Self::Database(DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)))
-            if matches!(e.deref(), sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed))
+            if matches!(e.deref(), sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed)
+                || is_disconnect(e))
     }
+}
+
+/// PostgreSQL's own word that the connection is gone or cannot be served: class 08
+/// (connection exception), or the server shutting down or starting (57P01 to 57P03). A pooled
+/// connection that sat idle through a restart or a failover answers its next statement so
+/// (the pool pings only connections idle for a while, `database.rs`), and the pool closes it.
+fn is_disconnect(error: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(error) = error else {
+        return false;
+    };
+    error
+        .code()
+        .is_some_and(|code| code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03"))
 }
 
 #[derive(Clone, Copy)]
