@@ -17,28 +17,50 @@ PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX
 TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS XK YE YT ZA \
 ZM ZW";
 
+/// Whether `code` is in [`COUNTRIES`] (sorted, one code every three bytes).
+fn is_assigned(code: [u8; 2]) -> bool {
+    let table = COUNTRIES.as_bytes();
+    let (mut low, mut high) = (0, table.len().div_ceil(3));
+    while low < high {
+        let mid = low + (high - low) / 2;
+        match [table[3 * mid], table[3 * mid + 1]].cmp(&code) {
+            std::cmp::Ordering::Less => low = mid + 1,
+            std::cmp::Ordering::Greater => high = mid,
+            std::cmp::Ordering::Equal => return true,
+        }
+    }
+    false
+}
+
 /// A country code: ISO 3166-1 alpha-2, with Greece as `EL`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CountryCode([u8; 2]);
 
 impl CountryCode {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        let code = raw.trim().to_ascii_uppercase();
-        let code = if code == "GR" { "EL".to_owned() } else { code };
-        let bytes = code.as_bytes();
-        if bytes.len() != 2 || !bytes.iter().all(u8::is_ascii_uppercase) {
+        // Every row read decodes its country: no allocation, and a binary search of the table.
+        let code = match raw.trim().as_bytes() {
+            [a, b] if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => {
+                [a.to_ascii_uppercase(), b.to_ascii_uppercase()]
+            }
+            _ => {
+                return Err(ValidationError::new(
+                    "country",
+                    format!("`{raw}` is not a two-letter ISO 3166-1 alpha-2 code"),
+                ));
+            }
+        };
+        let code = if &code == b"GR" { *b"EL" } else { code };
+        if !is_assigned(code) {
             return Err(ValidationError::new(
                 "country",
-                format!("`{raw}` is not a two-letter ISO 3166-1 alpha-2 code"),
+                format!(
+                    "`{}` is not an assigned ISO 3166-1 alpha-2 country code",
+                    String::from_utf8_lossy(&code)
+                ),
             ));
         }
-        if !COUNTRIES.split_ascii_whitespace().any(|c| c == code) {
-            return Err(ValidationError::new(
-                "country",
-                format!("`{code}` is not an assigned ISO 3166-1 alpha-2 country code"),
-            ));
-        }
-        Ok(Self([bytes[0], bytes[1]]))
+        Ok(Self(code))
     }
 
     pub fn as_str(&self) -> &str {
@@ -183,6 +205,29 @@ mod tests {
             Ok("EL".into())
         );
         assert_eq!(COUNTRIES.split_ascii_whitespace().count(), 250);
+    }
+
+    #[test]
+    fn the_country_table_is_sorted_with_one_code_every_three_bytes() {
+        // The binary search in `is_assigned` relies on this layout.
+        let codes: Vec<&str> = COUNTRIES.split_ascii_whitespace().collect();
+        assert!(codes.windows(2).all(|w| w[0] < w[1]), "sorted, no repeats");
+        assert_eq!(COUNTRIES.len(), codes.len() * 3 - 1);
+        for (i, code) in codes.iter().enumerate() {
+            assert_eq!(&COUNTRIES[3 * i..3 * i + 2], *code);
+            assert_eq!(
+                CountryCode::parse(code).map(|c| c.to_string()),
+                Ok((*code).into())
+            );
+            let lower = code.to_ascii_lowercase();
+            assert_eq!(
+                CountryCode::parse(&lower).map(|c| c.to_string()),
+                Ok((*code).into())
+            );
+        }
+        for unassigned in ["AA", "ZZ", "QQ", "GX", "AB", "ZX"] {
+            assert!(CountryCode::parse(unassigned).is_err(), "{unassigned}");
+        }
     }
 
     #[test]
