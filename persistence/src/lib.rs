@@ -3,6 +3,7 @@
 //! SQLite (the embedded default) and PostgreSQL (production) alike.
 
 pub mod audit;
+mod by_index;
 mod database;
 mod entities;
 mod error;

@@ -260,16 +260,19 @@ where
 /// function ranks the rows of each parent (`partition` names the parent column, as
 /// `membership.partnership_id`), so the nested pages of a whole page of parents cost one
 /// statement instead of one per parent.
-pub(crate) fn ranked_by_parent(
-    table: impl sea_orm::sea_query::IntoIden + Clone,
+pub(crate) fn ranked_by_parent<E: sea_orm::EntityTrait>(
+    table: E,
     partition: &str,
     id: &str,
     condition: Condition,
     first: u64,
 ) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::Iterable;
     use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query};
+    // The entity's columns in its fields' order (not the table's `*`), so that the rows can be
+    // read by position (`by_index::ByIndex`); the rank comes last.
     let inner = Query::select()
-        .column((table.clone(), Asterisk))
+        .columns(E::Column::iter().map(|column| (table, column)))
         .expr_as(
             Expr::cust(format!(
                 "ROW_NUMBER() OVER (PARTITION BY {partition} ORDER BY {id})"

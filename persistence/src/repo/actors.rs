@@ -12,6 +12,7 @@ use sea_orm::{
 };
 use tracing::instrument;
 
+use crate::by_index::ByIndex;
 use crate::database::WriteTx;
 use crate::entities::actor;
 use crate::pagination::{Cursor, Page, PageRequest, SortValue, after, direction, order_key};
@@ -215,10 +216,11 @@ impl Actors<'_> {
         }
         actor::Entity::find()
             .filter(actor::Column::Id.is_in(ids.iter().map(ActorId::as_uuid)))
+            .into_model::<ByIndex<actor::Model>>()
             .all(self.db.connection())
             .await?
             .into_iter()
-            .map(super::rows::actor)
+            .map(|row| super::rows::actor(row.0))
             .collect()
     }
 

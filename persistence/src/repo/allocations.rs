@@ -23,6 +23,7 @@ use sea_orm::{
 use tracing::instrument;
 
 use super::DraftVisibility;
+use crate::by_index::ByIndex;
 use crate::database::WriteTx;
 use crate::entities::{
     allocation, allocation_budget, ceiling_rule, membership, partnership, payment, programme,
@@ -630,12 +631,13 @@ impl Allocations<'_> {
         let statement = conn.get_database_backend().build(&outer);
         let rows = allocation::Entity::find()
             .from_raw_sql(statement)
+            .into_model::<ByIndex<allocation::Model>>()
             .all(conn)
             .await?;
         let mut grouped: HashMap<PartnershipId, Vec<Allocation>> =
             ids.iter().map(|id| (*id, Vec::new())).collect();
         for row in rows {
-            let a = super::rows::allocation(row)?;
+            let a = super::rows::allocation(row.0)?;
             grouped.entry(a.partnership_id).or_default().push(a);
         }
         let key = order_key("allocations.created", SortDirection::Asc);

@@ -14,6 +14,7 @@ use sea_orm::{
 use tracing::instrument;
 
 use super::DraftVisibility;
+use crate::by_index::ByIndex;
 use crate::database::WriteTx;
 use crate::entities::{actor, membership};
 use crate::pagination::{Cursor, Page, PageRequest, SortDirection, SortValue, order_key};
@@ -325,12 +326,13 @@ impl Memberships<'_> {
         let statement = conn.get_database_backend().build(&outer);
         let rows = membership::Entity::find()
             .from_raw_sql(statement)
+            .into_model::<ByIndex<membership::Model>>()
             .all(conn)
             .await?;
         let mut grouped: std::collections::HashMap<uuid::Uuid, Vec<Membership>> =
             parents.iter().map(|id| (*id, Vec::new())).collect();
         for row in rows {
-            let m = super::rows::membership(row)?;
+            let m = super::rows::membership(row.0)?;
             grouped.entry(parent_of(&m)).or_default().push(m);
         }
         let key = order_key("memberships.added", SortDirection::Asc);

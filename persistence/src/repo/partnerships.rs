@@ -18,6 +18,7 @@ use sea_orm::{
 };
 use tracing::instrument;
 
+use crate::by_index::ByIndex;
 use crate::entities::{actor, allocation, membership, partnership, partnership_theme};
 use crate::pagination::{Cursor, Page, PageRequest, SortValue, after, direction, order_key};
 use crate::{Backend, Database, RepoError};
@@ -257,8 +258,12 @@ impl Partnerships<'_> {
         page: &PageRequest,
     ) -> Result<Page<Partnership>, RepoError> {
         let rows = page_query(filter, order, page)?
+            .into_model::<ByIndex<partnership::Model>>()
             .all(self.db.connection())
-            .await?;
+            .await?
+            .into_iter()
+            .map(|row| row.0)
+            .collect();
         let mut pages = pages_of(vec![rows], order, page)?;
         Ok(pages.pop().unwrap_or(Page {
             items: Vec::new(),

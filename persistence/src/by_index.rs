@@ -1,0 +1,179 @@
+//! Rows of the hot read paths decoded by column position instead of by name.
+//!
+//! Why: sea-orm's derived `FromQueryResult` formats every column's name for every row and
+//! sqlx then looks the name up twice (once for the raw value, once to decode it); for a page
+//! of partnerships with their members, actors and allocations that is thousands of string
+//! searches per request. [`ByIndex<M>`] reads column `i` as the model's field `i`, which holds
+//! for `Entity::find()` (it selects every column in the order of the model's fields) and for
+//! statements built to select them in that order (`pagination::ranked_by_parent`). Extra
+//! columns after the model's (a rank) are ignored. The tests check each model's field order
+//! against its entity's columns and decode the same rows both ways.
+
+use sea_orm::{DbErr, FromQueryResult, QueryResult};
+
+use crate::entities::{actor, allocation, membership, partnership};
+
+/// A model decoded by position (see the module's documentation).
+pub(crate) struct ByIndex<M>(pub M);
+
+/// A model whose fields can be read by position.
+pub(crate) trait Positional: Sized + FromQueryResult {
+    /// The model's fields, in the order they are read (checked by the tests).
+    #[cfg(test)]
+    const FIELDS: &'static [&'static str];
+
+    fn from_positions(row: &QueryResult) -> Result<Self, DbErr>;
+}
+
+impl<M: Positional> FromQueryResult for ByIndex<M> {
+    fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        // A prefix means columns of several models in one row (a join): by name, then.
+        if pre.is_empty() {
+            M::from_positions(row).map(Self)
+        } else {
+            M::from_query_result(row, pre).map(Self)
+        }
+    }
+}
+
+/// Implements [`Positional`] for a model: its fields listed in the order of the model (the
+/// struct literal makes the compiler check that none is missing).
+macro_rules! positional {
+    ($module:ident { $($field:ident),* $(,)? }) => {
+        impl Positional for $module::Model {
+            #[cfg(test)]
+            const FIELDS: &'static [&'static str] = &[$(stringify!($field)),*];
+
+            fn from_positions(row: &QueryResult) -> Result<Self, DbErr> {
+                let mut position = 0_usize..;
+                Ok(Self {
+                    $($field: row.try_get_by_index(position.next().unwrap_or(usize::MAX))?,)*
+                })
+            }
+        }
+    };
+}
+
+positional!(actor {
+    id,
+    kind,
+    name,
+    name_folded,
+    country,
+    nuts_code,
+    nuts_version,
+    lau_code,
+    lau_year,
+    population,
+    parent_id,
+    pic,
+    vat_number,
+    wikidata_id,
+    website,
+    email,
+    verified,
+    archived_at,
+    version,
+    created_at,
+    updated_at,
+});
+
+positional!(partnership {
+    id,
+    title,
+    title_folded,
+    description,
+    kind,
+    governance_levels,
+    themes_key,
+    start_date,
+    end_date,
+    status,
+    version,
+    created_at,
+    updated_at,
+});
+
+positional!(membership {
+    id,
+    partnership_id,
+    actor_id,
+    roles,
+    is_lead,
+    joined_on,
+    left_on,
+    version,
+    created_at,
+    updated_at,
+});
+
+positional!(allocation {
+    id,
+    partnership_id,
+    stream_id,
+    ceiling_rule_id,
+    programme_id,
+    eligible_cost_cents,
+    eu_contribution_cents,
+    national_contribution_cents,
+    status,
+    decision_date,
+    decision_year,
+    reference,
+    version,
+    created_at,
+    updated_at,
+});
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{EntityTrait, Iterable, QuerySelect};
+
+    use super::*;
+    use crate::Database;
+
+    fn columns<E: EntityTrait>() -> Vec<String> {
+        E::Column::iter()
+            .map(|c| sea_orm::IdenStatic::as_str(&c).to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn fields_are_listed_in_the_order_of_the_columns() {
+        assert_eq!(actor::Model::FIELDS, columns::<actor::Entity>());
+        assert_eq!(partnership::Model::FIELDS, columns::<partnership::Entity>());
+        assert_eq!(membership::Model::FIELDS, columns::<membership::Entity>());
+        assert_eq!(allocation::Model::FIELDS, columns::<allocation::Entity>());
+    }
+
+    /// The same rows, read by name and by position, are the same models.
+    async fn same_both_ways<E>(db: &Database)
+    where
+        E: EntityTrait,
+        E::Model: Positional + PartialEq + std::fmt::Debug,
+    {
+        let conn = db.connection();
+        let by_name = E::find().limit(500).all(conn).await.expect("by name");
+        let by_position: Vec<E::Model> = E::find()
+            .limit(500)
+            .into_model::<ByIndex<E::Model>>()
+            .all(conn)
+            .await
+            .expect("by position")
+            .into_iter()
+            .map(|m| m.0)
+            .collect();
+        assert!(!by_name.is_empty(), "rows to compare");
+        assert_eq!(by_name, by_position);
+    }
+
+    crate::on_both_databases!(rows_read_by_position_equal_rows_read_by_name);
+
+    async fn rows_read_by_position_equal_rows_read_by_name(db: &Database) {
+        db.seed_synthetic(0.01).await.expect("seed");
+        same_both_ways::<actor::Entity>(db).await;
+        same_both_ways::<partnership::Entity>(db).await;
+        same_both_ways::<membership::Entity>(db).await;
+        same_both_ways::<allocation::Entity>(db).await;
+    }
+}
