@@ -12,7 +12,7 @@ use persistence::repo::{
 };
 use persistence::{Cursor, Database, Page, PageRequest, SortDirection};
 
-use super::in_place::InPlace;
+use super::in_place::{InPlace, InPlaceConnection};
 use crate::error::{ApiError, ApiResult};
 
 pub const DEFAULT_PAGE_SIZE: i32 = 20;
@@ -105,9 +105,9 @@ impl TotalCount {
     }
 }
 
-/// A connection of `N` with `totalCount`; it and its nodes resolve in place
+/// A connection of `N` with `totalCount`; it, its edges and its nodes resolve in place
 /// ([`super::in_place`]), since a page repeats them.
-pub type CountedConnection<N> = InPlace<Connection<PageCursor, InPlace<N>, TotalCount>>;
+pub type CountedConnection<N> = InPlaceConnection<PageCursor, N, TotalCount>;
 
 /// An edge's cursor, encoded only if the client selects it (or `pageInfo`'s cursors): a page
 /// of 100 edges would otherwise format and encode 100 strings that most clients never read.
@@ -158,7 +158,7 @@ pub fn connection<T, N: ContainerType>(
             .into_iter()
             .map(|(cursor, item)| Edge::new(PageCursor(cursor), InPlace(node(item)))),
     );
-    InPlace(conn)
+    InPlaceConnection(conn)
 }
 
 #[cfg(test)]

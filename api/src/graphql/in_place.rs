@@ -13,15 +13,21 @@
 //! plain selections take this path (fields without directives, no fragments, no
 //! `__typename`, no response key twice); anything else is resolved by `T` itself, exactly as
 //! async-graphql would. Results keep the selection's order.
+//!
+//! [`InPlaceConnection`] does the same for a connection and also for its `edges`: each edge
+//! (async-graphql's `Edge`, an object of its own) resolves in place too, instead of through
+//! a list of tasks each resolving a container of tasks.
 
 use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 
+use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields};
 use async_graphql::parser::types::{Field, Selection};
 use async_graphql::registry::Registry;
 use async_graphql::{
-    ContainerType, ContextSelectionSet, OutputType, Positioned, ServerResult, Value,
+    ContainerType, Context, ContextSelectionSet, ObjectType, OutputType, Positioned, ServerResult,
+    Value,
 };
 use futures_util::future::join_all;
 
@@ -62,6 +68,94 @@ impl<T: ContainerType> OutputType for InPlace<T> {
     }
 }
 
+/// A connection of `N`, resolved in place with its edges (see the module's documentation).
+pub struct InPlaceConnection<C, N, F>(pub Connection<C, InPlace<N>, F>)
+where
+    C: CursorType + Send + Sync,
+    N: ContainerType,
+    F: ObjectType;
+
+type Inner<C, N, F> = Connection<C, InPlace<N>, F>;
+
+impl<C, N, F> OutputType for InPlaceConnection<C, N, F>
+where
+    C: CursorType + Send + Sync,
+    N: ContainerType,
+    F: ObjectType,
+{
+    fn type_name() -> Cow<'static, str> {
+        Inner::<C, N, F>::type_name()
+    }
+
+    fn qualified_type_name() -> String {
+        Inner::<C, N, F>::qualified_type_name()
+    }
+
+    fn introspection_type_name(&self) -> Cow<'static, str> {
+        self.0.introspection_type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        Inner::<C, N, F>::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        if !is_plain(ctx) {
+            return self.0.resolve(ctx, field).await;
+        }
+        let fields: Pin<Box<dyn Future<Output = ServerResult<Value>> + Send + '_>> =
+            Box::pin(resolve_in_place(ctx, self));
+        fields.await
+    }
+}
+
+/// The connection's fields, for [`resolve_in_place`]: `edges` in place when its selection is
+/// plain, every other field (and `edges` otherwise) as async-graphql resolves it.
+impl<C, N, F> ContainerType for InPlaceConnection<C, N, F>
+where
+    C: CursorType + Send + Sync,
+    N: ContainerType,
+    F: ObjectType,
+{
+    async fn resolve_field(&self, ctx: &Context<'_>) -> ServerResult<Option<Value>> {
+        if ctx.item.node.name.node == "edges" {
+            let ctx_list = ctx.with_selection_set(&ctx.item.node.selection_set);
+            if is_plain(&ctx_list) {
+                let edges: Pin<Box<dyn Future<Output = ServerResult<Value>> + Send + '_>> =
+                    Box::pin(edges_in_place(&ctx_list, &self.0.edges));
+                return edges.await.map(Some);
+            }
+        }
+        self.0.resolve_field(ctx).await
+    }
+}
+
+/// The list of edges as async-graphql's `resolve_list` gives it (each item at its index in
+/// error paths; an item's error is the list's), each edge resolved in place.
+async fn edges_in_place<C, N>(
+    ctx: &ContextSelectionSet<'_>,
+    edges: &[Edge<C, InPlace<N>, EmptyFields>],
+) -> ServerResult<Value>
+where
+    C: CursorType + Send + Sync,
+    N: ContainerType,
+{
+    let items = join_all(edges.iter().enumerate().map(|(index, edge)| {
+        let ctx_item = ctx.with_index(index);
+        async move {
+            resolve_in_place(&ctx_item, edge)
+                .await
+                .map_err(|error| ctx_item.set_error_path(error))
+        }
+    }))
+    .await;
+    Ok(Value::List(items.into_iter().collect::<ServerResult<_>>()?))
+}
+
 /// Whether every selection is a field this path resolves as async-graphql would: no
 /// fragments (their type conditions), no `__typename`, no directives (`@skip`, `@include`),
 /// no response key twice (async-graphql merges those). Extensions, which would wrap each
@@ -86,21 +180,23 @@ async fn resolve_in_place<T: ContainerType>(
     ctx: &ContextSelectionSet<'_>,
     root: &T,
 ) -> ServerResult<Value> {
-    let fields = ctx.item.node.items.iter().filter_map(|s| match &s.node {
-        Selection::Field(field) => Some(field),
-        _ => None,
-    });
-    let results = join_all(fields.map(|field| {
+    // Mapped from the slice, not filtered: `join_all` then allocates its futures once, at their
+    // exact count (a filtered iterator has no lower bound, and the vector would grow and shrink,
+    // moving every field future each time). `is_plain` let only fields through.
+    let results = join_all(ctx.item.node.items.iter().map(|selection| {
         let ctx = ctx.clone();
         async move {
+            let Selection::Field(field) = &selection.node else {
+                return None;
+            };
             let ctx_field = ctx.with_field(field);
             let value = root.resolve_field(&ctx_field).await;
-            (field.node.response_key().node.clone(), value)
+            Some((field.node.response_key().node.clone(), value))
         }
     }))
     .await;
     let mut object = async_graphql::indexmap::IndexMap::with_capacity(results.len());
-    for (name, value) in results {
+    for (name, value) in results.into_iter().flatten() {
         match value {
             Ok(value) => {
                 object.insert(name, value.unwrap_or_default());
