@@ -215,7 +215,11 @@ impl Actors<'_> {
             return Ok(Vec::new());
         }
         actor::Entity::find()
-            .filter(actor::Column::Id.is_in(ids.iter().map(ActorId::as_uuid)))
+            .filter(super::any_of(
+                self.db.backend(),
+                actor::Column::Id,
+                ids.iter().map(ActorId::as_uuid),
+            ))
             .into_model::<ByIndex<actor::Model>>()
             .all(self.db.connection())
             .await?

@@ -615,8 +615,11 @@ impl Allocations<'_> {
         first: u64,
         after: Option<uuid::Uuid>,
     ) -> Result<HashMap<PartnershipId, Page<Allocation>>, RepoError> {
-        let mut condition = Condition::all()
-            .add(allocation::Column::PartnershipId.is_in(ids.iter().map(PartnershipId::as_uuid)));
+        let mut condition = Condition::all().add(super::any_of(
+            self.db.backend(),
+            allocation::Column::PartnershipId,
+            ids.iter().map(PartnershipId::as_uuid),
+        ));
         if let Some(after) = after {
             condition = condition.add(allocation::Column::Id.gt(after));
         }

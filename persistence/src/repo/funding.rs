@@ -47,7 +47,11 @@ impl Funding<'_> {
             return Ok(Vec::new());
         }
         Ok(funding_stream::Entity::find()
-            .filter(funding_stream::Column::Id.is_in(ids.iter().map(StreamId::as_uuid)))
+            .filter(super::any_of(
+                self.db.backend(),
+                funding_stream::Column::Id,
+                ids.iter().map(StreamId::as_uuid),
+            ))
             .all(self.db.connection())
             .await?
             .into_iter()

@@ -243,8 +243,11 @@ impl Memberships<'_> {
         after: Option<uuid::Uuid>,
     ) -> Result<std::collections::HashMap<PartnershipId, Page<Membership>>, RepoError> {
         let parents: Vec<uuid::Uuid> = ids.iter().map(PartnershipId::as_uuid).collect();
-        let condition = sea_orm::sea_query::Condition::all()
-            .add(membership::Column::PartnershipId.is_in(parents.clone()));
+        let condition = sea_orm::sea_query::Condition::all().add(super::any_of(
+            self.db.backend(),
+            membership::Column::PartnershipId,
+            parents.iter().copied(),
+        ));
         let pages = self
             .ranked_pages(
                 condition,
@@ -274,8 +277,11 @@ impl Memberships<'_> {
         after: Option<uuid::Uuid>,
     ) -> Result<std::collections::HashMap<ActorId, Page<Membership>>, RepoError> {
         let parents: Vec<uuid::Uuid> = ids.iter().map(ActorId::as_uuid).collect();
-        let mut condition = sea_orm::sea_query::Condition::all()
-            .add(membership::Column::ActorId.is_in(parents.clone()));
+        let mut condition = sea_orm::sea_query::Condition::all().add(super::any_of(
+            self.db.backend(),
+            membership::Column::ActorId,
+            parents.iter().copied(),
+        ));
         if let Some(visible) = drafts.on_column(membership::Column::PartnershipId) {
             condition = condition.add(visible);
         }

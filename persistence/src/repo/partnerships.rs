@@ -244,7 +244,11 @@ impl Partnerships<'_> {
             return Ok(Vec::new());
         }
         let rows = partnership::Entity::find()
-            .filter(partnership::Column::Id.is_in(ids.iter().map(PartnershipId::as_uuid)))
+            .filter(super::any_of(
+                self.db.backend(),
+                partnership::Column::Id,
+                ids.iter().map(PartnershipId::as_uuid),
+            ))
             .all(self.db.connection())
             .await?;
         with_themes(rows)
