@@ -56,15 +56,7 @@ impl<T: ContainerType> OutputType for InPlace<T> {
         ctx: &ContextSelectionSet<'_>,
         field: &Positioned<Field>,
     ) -> ServerResult<Value> {
-        if !is_plain(ctx) {
-            return self.0.resolve(ctx, field).await;
-        }
-        // Boxed (once per object): nodes and connections nest in cycles (an actor's
-        // memberships' partnerships' members' actors), and a future that held its fields'
-        // futures inline would be of infinite size.
-        let fields: Pin<Box<dyn Future<Output = ServerResult<Value>> + Send + '_>> =
-            Box::pin(resolve_in_place(ctx, &self.0));
-        fields.await
+        resolve_object(ctx, field, &self.0, &self.0).await
     }
 }
 
@@ -104,12 +96,7 @@ where
         ctx: &ContextSelectionSet<'_>,
         field: &Positioned<Field>,
     ) -> ServerResult<Value> {
-        if !is_plain(ctx) {
-            return self.0.resolve(ctx, field).await;
-        }
-        let fields: Pin<Box<dyn Future<Output = ServerResult<Value>> + Send + '_>> =
-            Box::pin(resolve_in_place(ctx, self));
-        fields.await
+        resolve_object(ctx, field, &self.0, self).await
     }
 }
 
@@ -154,6 +141,25 @@ where
     }))
     .await;
     Ok(Value::List(items.into_iter().collect::<ServerResult<_>>()?))
+}
+
+/// An object's fields in place when the selection is plain, else `T` as async-graphql
+/// resolves it.
+async fn resolve_object<T: OutputType, F: ContainerType>(
+    ctx: &ContextSelectionSet<'_>,
+    field: &Positioned<Field>,
+    itself: &T,
+    fields: &F,
+) -> ServerResult<Value> {
+    if !is_plain(ctx) {
+        return itself.resolve(ctx, field).await;
+    }
+    // Boxed (once per object): nodes and connections nest in cycles (an actor's memberships'
+    // partnerships' members' actors), and a future that held its fields' futures inline would
+    // be of infinite size.
+    let resolved: Pin<Box<dyn Future<Output = ServerResult<Value>> + Send + '_>> =
+        Box::pin(resolve_in_place(ctx, fields));
+    resolved.await
 }
 
 /// Whether every selection is a field this path resolves as async-graphql would: no
