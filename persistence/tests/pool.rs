@@ -45,7 +45,8 @@ async fn a_connection_terminated_while_idle_fails_once_as_unavailable_then_the_p
         .connection()
         .query_one_raw(Statement::from_string(
             admin.connection().get_database_backend(),
-            format!("SELECT pg_terminate_backend({first}) AS done"),
+            // Waits (up to 5 s) until the backend is gone.
+            format!("SELECT pg_terminate_backend({first}, 5000) AS done"),
         ))
         .await
         .expect("terminate")
@@ -53,7 +54,6 @@ async fn a_connection_terminated_while_idle_fails_once_as_unavailable_then_the_p
         .try_get("", "done")
         .expect("done");
     assert!(terminated);
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
 
     // The connection was in use a moment ago, so the pool hands it out without a ping: the
     // statement fails, as "unavailable" (HTTP 503, retryable), not as an internal error.
