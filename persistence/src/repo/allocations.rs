@@ -429,7 +429,11 @@ impl Allocations<'_> {
             return Ok(Vec::new());
         }
         payment::Entity::find()
-            .filter(payment::Column::Id.is_in(ids.iter().map(PaymentId::as_uuid)))
+            .filter(super::any_of(
+                self.db.backend(),
+                payment::Column::Id,
+                ids.iter().map(PaymentId::as_uuid),
+            ))
             .all(self.db.connection())
             .await?
             .into_iter()
@@ -490,7 +494,11 @@ impl Allocations<'_> {
             .select_only()
             .column(payment::Column::AllocationId)
             .expr(Expr::cust("CAST(SUM(payment.amount_cents) AS BIGINT)"))
-            .filter(payment::Column::AllocationId.is_in(ids.iter().map(AllocationId::as_uuid)))
+            .filter(super::any_of(
+                self.db.backend(),
+                payment::Column::AllocationId,
+                ids.iter().map(AllocationId::as_uuid),
+            ))
             .group_by(payment::Column::AllocationId)
             .into_tuple()
             .all(self.db.connection())
@@ -544,7 +552,11 @@ impl Allocations<'_> {
             return Ok(Vec::new());
         }
         allocation::Entity::find()
-            .filter(allocation::Column::Id.is_in(ids.iter().map(AllocationId::as_uuid)))
+            .filter(super::any_of(
+                self.db.backend(),
+                allocation::Column::Id,
+                ids.iter().map(AllocationId::as_uuid),
+            ))
             .all(self.db.connection())
             .await?
             .into_iter()

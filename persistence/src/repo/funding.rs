@@ -75,7 +75,11 @@ impl Funding<'_> {
             return Ok(Vec::new());
         }
         ceiling_rule::Entity::find()
-            .filter(ceiling_rule::Column::StreamId.is_in(ids.iter().map(StreamId::as_uuid)))
+            .filter(super::any_of(
+                self.db.backend(),
+                ceiling_rule::Column::StreamId,
+                ids.iter().map(StreamId::as_uuid),
+            ))
             .order_by_asc(ceiling_rule::Column::StreamId)
             .order_by_asc(ceiling_rule::Column::CaseCode)
             .all(self.db.connection())
@@ -91,7 +95,11 @@ impl Funding<'_> {
             return Ok(Vec::new());
         }
         ceiling_rule::Entity::find()
-            .filter(ceiling_rule::Column::Id.is_in(ids.iter().map(CeilingRuleId::as_uuid)))
+            .filter(super::any_of(
+                self.db.backend(),
+                ceiling_rule::Column::Id,
+                ids.iter().map(CeilingRuleId::as_uuid),
+            ))
             .all(self.db.connection())
             .await?
             .into_iter()

@@ -152,7 +152,11 @@ impl Memberships<'_> {
             return Ok(Vec::new());
         }
         membership::Entity::find()
-            .filter(membership::Column::Id.is_in(ids.iter().map(MembershipId::as_uuid)))
+            .filter(super::any_of(
+                self.db.backend(),
+                membership::Column::Id,
+                ids.iter().map(MembershipId::as_uuid),
+            ))
             .all(self.db.connection())
             .await?
             .into_iter()
@@ -221,7 +225,11 @@ impl Memberships<'_> {
             return Ok(Vec::new());
         }
         membership::Entity::find()
-            .filter(membership::Column::PartnershipId.is_in(ids.iter().map(PartnershipId::as_uuid)))
+            .filter(super::any_of(
+                self.db.backend(),
+                membership::Column::PartnershipId,
+                ids.iter().map(PartnershipId::as_uuid),
+            ))
             .filter(membership::Column::LeftOn.is_null())
             .order_by_asc(membership::Column::Id)
             .all(self.db.connection())
@@ -367,7 +375,11 @@ impl Memberships<'_> {
             .select_only()
             .column(membership::Column::PartnershipId)
             .column_as(membership::Column::Id.count(), "n")
-            .filter(membership::Column::PartnershipId.is_in(ids.iter().map(PartnershipId::as_uuid)))
+            .filter(super::any_of(
+                self.db.backend(),
+                membership::Column::PartnershipId,
+                ids.iter().map(PartnershipId::as_uuid),
+            ))
             .group_by(membership::Column::PartnershipId);
         if !include_former {
             query = query.filter(membership::Column::LeftOn.is_null());

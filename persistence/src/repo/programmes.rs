@@ -114,7 +114,11 @@ impl Programmes<'_> {
             return Ok(Vec::new());
         }
         programme::Entity::find()
-            .filter(programme::Column::Id.is_in(ids.iter().map(ProgrammeId::as_uuid)))
+            .filter(super::any_of(
+                self.db.backend(),
+                programme::Column::Id,
+                ids.iter().map(ProgrammeId::as_uuid),
+            ))
             .all(self.db.connection())
             .await?
             .into_iter()
