@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # HTTP load benchmark: builds release, loads the synthetic data set at the given scale into
 # PostgreSQL, starts the server, and drives it with oha: (a) the nested page of 50
-# partnerships, (b) an actor by id, (c) partnerships filtered by theme and country, (d) the
-# funding summary by stream and country, at concurrency 32 (and (a), (b) at concurrency 1).
-# The minimal SQL for (a) runs with pgbench for comparison. Prints requests/s, p50, p99, the
+# partnerships, (a') the same with totalCount, (b) an actor by id, (c) partnerships filtered by
+# theme and country, (d) the funding summary by stream and country, at concurrency 32 (and (a),
+# (a'), (b) at concurrency 1). The minimal SQL for (a) and for (a') runs with pgbench for
+# comparison. Prints requests/s, p50, p99, the
 # ratio to raw SQL, the server's and the database's CPU milliseconds per request, the
 # server's peak RSS and its cold start. Not a test: it takes minutes.
 # Usage: bench/load.sh [scale]   (default 1)
@@ -129,7 +130,8 @@ quiesce() {
   [ $((SECONDS - t0)) -lt 2 ] || echo "  (waited $((SECONDS - t0)) s for the database to finish the statements of abandoned requests)"
 }
 
-raw_rps=""
+# The raw SQL's transactions/s at c=32, by the label of the query it stands for.
+declare -A raw_rps=()
 # oha against the running server: label, query file, concurrency, duration.
 drive() {
   local label=$1 file=$2 conc=$3 dur=$4 bytes s0 s1 out rps p50 p99 n failed note ratio="" db
@@ -147,8 +149,8 @@ drive() {
   kill -TERM "$sampler"; wait "$sampler" || true; sampler=""
   out=$($stats oha "$work/oha.json" "$bytes") || { echo "FAIL: $label: $out" >&2; exit 1; }
   read -r rps p50 p99 n failed note <<<"$out"
-  if [[ "$label" == "(a) nested page"* ]] && [ "$conc" = 32 ] && [ -n "$raw_rps" ]; then
-    ratio=$(awk -v a="$rps" -v b="$raw_rps" 'BEGIN { printf "%.2f", a / b }')
+  if [ "$conc" = 32 ] && [ -n "${raw_rps[$label]:-}" ]; then
+    ratio=$(awk -v a="$rps" -v b="${raw_rps[$label]}" 'BEGIN { printf "%.2f", a / b }')
   fi
   db=$(per_req "$(cat "$work/dbcpu")" "$n")
   [ "$failed" = 0 ] && note="-" || note="$failed ($note)"
@@ -166,20 +168,20 @@ aids=$(ids "SELECT '{' || string_agg(DISTINCT actor_id::text, ',') || '}' FROM (
 sids=$(ids "SELECT '{' || string_agg(DISTINCT stream_id::text, ',') || '}' FROM (SELECT * FROM (SELECT a.*,
   ROW_NUMBER() OVER (PARTITION BY partnership_id ORDER BY id) AS rn FROM allocation a
   WHERE partnership_id IN ($page)) r WHERE rn <= 10) a")
-raw_sql() { # concurrency duration
-  local conc=$1 dur=${2%s} out rps p50 p99 n
+raw_sql() { # label of the query it stands for, SQL file, concurrency, duration
+  local label=$1 sql=$2 conc=$3 dur=${4%s} out rps p50 p99 n
   quiesce
   rm -f "$work"/pgb.*
   $stats dbcpu "$db_name" "$work/dbcpu" & sampler=$!
   sleep 0.2
   (cd "$work" && pgbench -n -M prepared -c "$conc" -j 2 -T "$dur" -l --log-prefix=pgb \
-    -D "pids=$pids" -D "aids=$aids" -D "sids=$sids" -f "$root/bench/sql/nested_page.sql" \
+    -D "pids=$pids" -D "aids=$aids" -D "sids=$sids" -f "$root/$sql" \
     "$DATABASE_URL") >"$work/pgbench.out" 2>&1 || { cat "$work/pgbench.out"; exit 1; }
   kill -TERM "$sampler"; wait "$sampler" || true; sampler=""
   out=$($stats pgbench "$work/pgbench.out" "$work/pgb") || { echo "FAIL: pgbench: $out" >&2; exit 1; }
   read -r rps p50 p99 n <<<"$out"
-  [ "$conc" = 32 ] && raw_rps=$rps
-  row "(a) raw SQL (pgbench)" "$conc" "$rps" "$p50" "$p99" "1.00" "–" \
+  [ "$conc" = 32 ] && raw_rps[$label]=$rps
+  row "${label%% *} raw SQL (pgbench)" "$conc" "$rps" "$p50" "$p99" "1.00" "–" \
     "$(per_req "$(cat "$work/dbcpu")" "$n")" "–" "-"
 }
 
@@ -192,12 +194,18 @@ sed "s/ACTOR_ID/$actor/" bench/queries/actor_by_id.json >"$work/actor_by_id.json
 
 echo
 echo "scale $scale, data load $load_s; batch window ${windows[0]} ms (the main table)"
-raw_sql 32 "$duration"
-drive "(a) nested page" bench/queries/nested_page.json 32 "$duration"
+plain="(a) nested page"
+counted="(a') nested page with totalCount"
+raw_sql "$plain" bench/sql/nested_page.sql 32 "$duration"
+drive "$plain" bench/queries/nested_page.json 32 "$duration"
+raw_sql "$counted" bench/sql/nested_page_count.sql 32 "$duration"
+drive "$counted" bench/queries/nested_page_count.json 32 "$duration"
 drive "(b) actor by id" "$work/actor_by_id.json" 32 "$duration"
 drive "(c) filtered partnerships" bench/queries/filtered.json 32 "$duration"
-raw_sql 1 "$single"
-drive "(a) nested page" bench/queries/nested_page.json 1 "$single"
+raw_sql "$plain" bench/sql/nested_page.sql 1 "$single"
+drive "$plain" bench/queries/nested_page.json 1 "$single"
+raw_sql "$counted" bench/sql/nested_page_count.sql 1 "$single"
+drive "$counted" bench/queries/nested_page_count.json 1 "$single"
 drive "(b) actor by id" "$work/actor_by_id.json" 1 "$single"
 # Last: it overloads the pool, and the statements of abandoned requests may run on afterwards.
 drive "(d) funding summary" bench/queries/funding_summary.json 32 "$duration"

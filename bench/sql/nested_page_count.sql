@@ -1,0 +1,13 @@
+-- The minimal SQL for query (a') (bench/queries/nested_page_count.json: (a) with totalCount), as
+-- an ideal server would send it with the statements of persistence/src/pagination.rs: the page
+-- of 50 partnerships (51 rows read to know whether a next page exists), totalCount (an exact
+-- COUNT(*) over every partnership, the one part that grows with the data), the first 10 (+1)
+-- current members and allocations of each of the 50 partnerships ranked in one statement each, then the actors and
+-- funding streams those rows name. bench/load.sh passes the ids of the same data as :pids,
+-- :aids and :sids (uuid array literals) and runs this with pgbench -M prepared.
+SELECT id, title, title_folded, description, kind, governance_levels, themes_key, start_date, end_date, status, version, created_at, updated_at FROM partnership ORDER BY created_at DESC, id DESC LIMIT 51;
+SELECT COUNT(*) FROM partnership;
+SELECT * FROM (SELECT membership.*, ROW_NUMBER() OVER (PARTITION BY membership.partnership_id ORDER BY membership.id) AS rn FROM membership WHERE membership.partnership_id = ANY (CAST(:pids AS uuid[])) AND membership.left_on IS NULL) AS ranked WHERE rn <= 11;
+SELECT * FROM (SELECT allocation.*, ROW_NUMBER() OVER (PARTITION BY allocation.partnership_id ORDER BY allocation.id) AS rn FROM allocation WHERE allocation.partnership_id = ANY (CAST(:pids AS uuid[]))) AS ranked WHERE rn <= 11;
+SELECT id, kind, name, name_folded, country, nuts_code, nuts_version, lau_code, lau_year, population, parent_id, pic, vat_number, wikidata_id, website, email, verified, archived_at, version, created_at, updated_at FROM actor WHERE id = ANY (CAST(:aids AS uuid[]));
+SELECT id, code, name, legal_basis, period_start, period_end, category_required, created_at FROM funding_stream WHERE id = ANY (CAST(:sids AS uuid[]));
