@@ -65,6 +65,28 @@ pub struct Limits {
     pub max_query_bytes: usize,
     /// Longest time a request may run, in milliseconds (REQUEST_TIMEOUT, HTTP 504).
     pub request_timeout_ms: u64,
+    /// Most operations executing at once; the others wait their turn, first come first
+    /// served, within `request_timeout_ms`. 0: twice the cores the process may use, at least 4.
+    pub max_concurrent_executions: usize,
+}
+
+impl Limits {
+    /// How many operations may execute at once (see `max_concurrent_executions`).
+    ///
+    /// Why a bound: executions interleave at every load they wait for, so with more of them in
+    /// flight than the cores can run, each one's rows, values and response are evicted from the
+    /// caches by the others before it finishes. On the 2-core benchmark machine, 32 concurrent
+    /// nested pages cost 4.7-4.8 ms of server CPU each when all ran at once and 3.2-3.3 ms
+    /// four at a time (`bench/RESULTS.md`).
+    pub fn concurrent_executions(&self) -> usize {
+        if self.max_concurrent_executions > 0 {
+            return self.max_concurrent_executions;
+        }
+        std::thread::available_parallelism()
+            .map_or(2, usize::from)
+            .saturating_mul(2)
+            .max(4)
+    }
 }
 
 /// Requests per minute, per token subject (or per client IP without a valid token).
@@ -114,6 +136,7 @@ impl Default for Limits {
             max_body_bytes: 256 * 1024,
             max_query_bytes: 32 * 1024,
             request_timeout_ms: 10_000,
+            max_concurrent_executions: 0,
         }
     }
 }
@@ -208,6 +231,10 @@ impl Settings {
         var!("REGISTRY_MAX_BODY_BYTES", limits.max_body_bytes);
         var!("REGISTRY_MAX_QUERY_BYTES", limits.max_query_bytes);
         var!("REGISTRY_REQUEST_TIMEOUT_MS", limits.request_timeout_ms);
+        var!(
+            "REGISTRY_MAX_CONCURRENT_EXECUTIONS",
+            limits.max_concurrent_executions
+        );
         var!("REGISTRY_RATE_LIMITS", rate_limits.enabled);
         var!("REGISTRY_RATE_LIMIT_DEFAULT", rate_limits.default);
         var!("REGISTRY_RATE_LIMIT_ANONYMOUS", rate_limits.anonymous);
@@ -241,7 +268,7 @@ impl Settings {
         {
             return Err(bad("database_url", "must start with sqlite: or postgres:"));
         }
-        let ranges: [(&str, u64, u64, u64); 13] = [
+        let ranges: [(&str, u64, u64, u64); 14] = [
             (
                 "database_max_connections",
                 u64::from(self.database_max_connections),
@@ -293,6 +320,12 @@ impl Settings {
                 self.limits.request_timeout_ms,
                 10,
                 600_000,
+            ),
+            (
+                "limits.max_concurrent_executions",
+                self.limits.max_concurrent_executions as u64,
+                0,
+                100_000,
             ),
             (
                 "rate_limits.default",
@@ -411,6 +444,26 @@ mod tests {
         let e = Settings::from_file(&file).expect_err("unknown key");
         assert!(e.message.contains("max_dept"), "{e}");
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn concurrent_executions_follow_the_cores_unless_set() {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        let limits = Limits::default();
+        assert_eq!(limits.max_concurrent_executions, 0);
+        assert_eq!(limits.concurrent_executions(), (2 * cores).max(4));
+
+        let mut s = Settings::default();
+        let env: BTreeMap<&str, &str> = [("REGISTRY_MAX_CONCURRENT_EXECUTIONS", "3")].into();
+        s.apply_env(|k| env.get(k).map(|v| (*v).to_owned()))
+            .expect("env");
+        assert_eq!(s.limits.concurrent_executions(), 3);
+        s.validate().expect("valid");
+        s.limits.max_concurrent_executions = 100_001;
+        assert_eq!(
+            s.validate().map_err(|e| e.setting),
+            Err("limits.max_concurrent_executions".to_owned())
+        );
     }
 
     #[test]

@@ -56,6 +56,8 @@ pub struct AppState {
     metrics: Arc<Metrics>,
     persisted: Arc<Mutex<HashMap<String, Arc<str>>>>,
     allow_list: Option<Arc<AllowList>>,
+    /// Turns to execute an operation (`Limits::concurrent_executions`).
+    executions: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -190,6 +192,9 @@ pub fn router(db: Database, verifier: Arc<Verifier>, settings: Settings) -> Rout
         metrics: Arc::new(Metrics::new()),
         persisted: Arc::new(Mutex::new(HashMap::new())),
         allow_list: allow_list.map(Arc::new),
+        executions: Arc::new(tokio::sync::Semaphore::new(
+            settings.limits.concurrent_executions(),
+        )),
         settings: Arc::new(settings),
     };
     let limiter = Arc::clone(&state.limiter);
@@ -670,11 +675,15 @@ async fn execute(state: &AppState, caller: Caller, batch: BatchRequest, via_get:
     }
     let timeout = Duration::from_millis(state.settings.limits.request_timeout_ms);
     let schema = state.schema.clone();
+    let executions = Arc::clone(&state.executions);
     let work = async move {
         let mut out = Vec::with_capacity(runs.len());
         for (name, run) in runs {
             let response = match run {
                 Ok((request, loads)) => {
+                    // One turn an operation, so that a batch holds one turn at a time. The
+                    // semaphore is never closed.
+                    let _turn = executions.acquire().await.ok();
                     // The execution and the loads it asks for run as one future (see
                     // `graphql::batcher`).
                     let mut response = loads.run(schema.execute(request)).await;

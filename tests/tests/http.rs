@@ -54,6 +54,7 @@ on_both_backends!(
     graphiql_can_be_turned_off,
     introspection_can_be_turned_on,
     slow_requests_time_out,
+    operations_beyond_the_concurrency_limit_wait_their_turn,
     allow_list_mode_runs_registered_documents_only,
     subjects_are_rate_limited,
     anonymous_callers_are_rate_limited,
@@ -624,6 +625,58 @@ async fn slow_requests_time_out(backend: Backend) {
         json!({ "data": { "__typename": "QueryRoot" } })
     );
     still_serves(&app).await;
+}
+
+/// With one turn to execute, a second operation waits for the first, within the request
+/// time; with two, both run at once; a batch takes one turn an operation (no deadlock).
+async fn operations_beyond_the_concurrency_limit_wait_their_turn(backend: Backend) {
+    // Every batch of loads waits 500 ms: the slow query takes that long, twice that if it
+    // waits for another, and the limit lies between.
+    let slow = json!({ "query": "{ fundingStreams { code ceilingRules { case } } }" });
+    let settings = |turns| {
+        let mut settings = Settings {
+            batch_window_ms: 500,
+            ..test_settings()
+        };
+        settings.limits.max_concurrent_executions = turns;
+        settings.limits.request_timeout_ms = 800;
+        settings
+    };
+
+    let Some(app) = TestApp::spawn_with_settings(backend, settings(1)).await else {
+        return;
+    };
+    let (a, b) = tokio::join!(send(post(&app).json(&slow)), send(post(&app).json(&slow)));
+    let (first, second) = if a.status == 200 { (a, b) } else { (b, a) };
+    assert_eq!(first.status, 200, "{}", first.text);
+    let streams = first.json()["data"]["fundingStreams"].clone();
+    assert_eq!(streams.as_array().map(Vec::len), Some(3), "{streams}");
+    second.assert_refused(504, "REQUEST_TIMEOUT");
+    // A batch of three under one turn: each operation takes it in turn.
+    let reply = post_json(
+        &app,
+        json!([{ "query": STREAMS }, { "query": "{ __typename }" }, { "query": STREAMS }]),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let answers = reply.json();
+    assert_eq!(
+        answers[0]["data"]["fundingStreams"]
+            .as_array()
+            .map(Vec::len),
+        Some(3)
+    );
+    assert_eq!(answers[1]["data"]["__typename"], "QueryRoot");
+    assert_eq!(answers[2], answers[0]);
+    app.stop().await;
+
+    let Some(app) = TestApp::spawn_with_settings(backend, settings(2)).await else {
+        return;
+    };
+    let (a, b) = tokio::join!(send(post(&app).json(&slow)), send(post(&app).json(&slow)));
+    assert_eq!((a.status, b.status), (200, 200), "{} / {}", a.text, b.text);
+    assert_eq!(a.json(), b.json());
+    assert_eq!(a.json()["data"]["fundingStreams"], streams);
 }
 
 async fn validation_refuses_cycles_directive_and_field_floods(app: &TestApp) {
