@@ -66,26 +66,26 @@ pub struct Limits {
     /// Longest time a request may run, in milliseconds (REQUEST_TIMEOUT, HTTP 504).
     pub request_timeout_ms: u64,
     /// Most operations executing at once; the others wait their turn, first come first
-    /// served, within `request_timeout_ms`. 0: twice the cores the process may use, at least 4.
+    /// served, within `request_timeout_ms`. 0 (the default): no bound.
     pub max_concurrent_executions: usize,
 }
 
 impl Limits {
     /// How many operations may execute at once (see `max_concurrent_executions`).
     ///
-    /// Why a bound: executions interleave at every load they wait for, so with more of them in
-    /// flight than the cores can run, each one's rows, values and response are evicted from the
-    /// caches by the others before it finishes. On the 2-core benchmark machine, 32 concurrent
-    /// nested pages cost 4.7-4.8 ms of server CPU each when all ran at once and 3.2-3.3 ms
-    /// four at a time (`bench/RESULTS.md`).
+    /// Why a bound can help: executions interleave at every load they wait for, so with many
+    /// more in flight than the cores can run, each one's rows, values and response leave the
+    /// caches before it finishes (on the 2-core benchmark machine, 32 concurrent nested pages
+    /// cost 4.7-4.8 ms of server CPU each, 3.2-3.3 ms four at a time). Why none by default:
+    /// with few statements in flight PostgreSQL gives each its parallel workers, which cost
+    /// more CPU in all, and a filtered list at 500,000 partnerships fell from 370-445 to
+    /// 121-126 requests/s under the same bound (`bench/RESULTS.md`).
     pub fn concurrent_executions(&self) -> usize {
         if self.max_concurrent_executions > 0 {
-            return self.max_concurrent_executions;
+            self.max_concurrent_executions
+        } else {
+            tokio::sync::Semaphore::MAX_PERMITS
         }
-        std::thread::available_parallelism()
-            .map_or(2, usize::from)
-            .saturating_mul(2)
-            .max(4)
     }
 }
 
@@ -447,11 +447,13 @@ mod tests {
     }
 
     #[test]
-    fn concurrent_executions_follow_the_cores_unless_set() {
-        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    fn concurrent_executions_are_unbounded_unless_set() {
         let limits = Limits::default();
         assert_eq!(limits.max_concurrent_executions, 0);
-        assert_eq!(limits.concurrent_executions(), (2 * cores).max(4));
+        assert_eq!(
+            limits.concurrent_executions(),
+            tokio::sync::Semaphore::MAX_PERMITS
+        );
 
         let mut s = Settings::default();
         let env: BTreeMap<&str, &str> = [("REGISTRY_MAX_CONCURRENT_EXECUTIONS", "3")].into();
