@@ -78,7 +78,7 @@ impl Limits {
     /// caches before it finishes (on the 2-core benchmark machine, 32 concurrent nested pages
     /// cost 4.7-4.8 ms of server CPU each, 3.2-3.3 ms four at a time). Why none by default:
     /// with few statements in flight PostgreSQL gives each its parallel workers, which cost
-    /// more CPU in all, and a filtered list at 500,000 partnerships fell from 370-445 to
+    /// more CPU in all, and a filtered list at 500,000 partnerships fell from 355-445 to
     /// 121-126 requests/s under the same bound (`bench/RESULTS.md`).
     pub fn concurrent_executions(&self) -> usize {
         if self.max_concurrent_executions > 0 {
