@@ -65,21 +65,29 @@ pub struct Limits {
     pub max_query_bytes: usize,
     /// Longest time a request may run, in milliseconds (REQUEST_TIMEOUT, HTTP 504).
     pub request_timeout_ms: u64,
-    /// Most operations executing at once; the others wait their turn, first come first
-    /// served, within `request_timeout_ms`. 0 (the default): no bound.
+    /// Most large operations (`large_operation_nodes`) executing at once; the others wait
+    /// their turn, first come first served, within `request_timeout_ms`. Default: twice the
+    /// cores the server may use; 0: no bound.
     pub max_concurrent_executions: usize,
+    /// The estimated size of a large operation, in response values (fields, counted once for
+    /// every item of the pages around them: `graphql::limits::Checked::nodes`). Smaller
+    /// operations never wait for a turn. 0: every operation takes one.
+    pub large_operation_nodes: usize,
 }
 
 impl Limits {
-    /// How many operations may execute at once (see `max_concurrent_executions`).
+    /// How many large operations may execute at once (see `max_concurrent_executions`).
     ///
-    /// Why a bound can help: executions interleave at every load they wait for, so with many
-    /// more in flight than the cores can run, each one's rows, values and response leave the
-    /// caches before it finishes (on the 2-core benchmark machine, 32 concurrent nested pages
-    /// cost 4.7-4.8 ms of server CPU each, 3.2-3.3 ms four at a time). Why none by default:
-    /// with few statements in flight PostgreSQL gives each its parallel workers, which cost
-    /// more CPU in all, and a filtered list at 500,000 partnerships fell from 355-445 to
-    /// 121-126 requests/s under the same bound (`bench/RESULTS.md`).
+    /// Why a bound: executions interleave at every load they wait for, so with many more in
+    /// flight than the cores can run, each one's rows, values and response leave the caches
+    /// before it finishes (on the 2-core benchmark machine, 32 concurrent nested pages cost
+    /// 3.5-4.8 ms of server CPU each, 2.6-3.3 ms four at a time). Why large ones only: an
+    /// operation holds its turn while it waits on the database, so a bound on every operation
+    /// would hold quick lookups behind slow aggregates, and with few statements in flight
+    /// PostgreSQL gives each its parallel workers, which cost more CPU in all on shared cores
+    /// (a filtered list at 500,000 partnerships fell from 355-445 to 121-126 requests/s when
+    /// every operation was bounded; `bench/RESULTS.md`). Small operations gain nothing from it:
+    /// their working set is small.
     pub fn concurrent_executions(&self) -> usize {
         if self.max_concurrent_executions > 0 {
             self.max_concurrent_executions
@@ -87,6 +95,11 @@ impl Limits {
             tokio::sync::Semaphore::MAX_PERMITS
         }
     }
+}
+
+/// Twice the cores this process may use (the default bound on large operations at once).
+fn twice_the_cores() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get) * 2
 }
 
 /// Requests per minute, per token subject (or per client IP without a valid token).
@@ -136,7 +149,8 @@ impl Default for Limits {
             max_body_bytes: 256 * 1024,
             max_query_bytes: 32 * 1024,
             request_timeout_ms: 10_000,
-            max_concurrent_executions: 0,
+            max_concurrent_executions: twice_the_cores(),
+            large_operation_nodes: 1_000,
         }
     }
 }
@@ -235,6 +249,10 @@ impl Settings {
             "REGISTRY_MAX_CONCURRENT_EXECUTIONS",
             limits.max_concurrent_executions
         );
+        var!(
+            "REGISTRY_LARGE_OPERATION_NODES",
+            limits.large_operation_nodes
+        );
         var!("REGISTRY_RATE_LIMITS", rate_limits.enabled);
         var!("REGISTRY_RATE_LIMIT_DEFAULT", rate_limits.default);
         var!("REGISTRY_RATE_LIMIT_ANONYMOUS", rate_limits.anonymous);
@@ -268,7 +286,7 @@ impl Settings {
         {
             return Err(bad("database_url", "must start with sqlite: or postgres:"));
         }
-        let ranges: [(&str, u64, u64, u64); 14] = [
+        let ranges: [(&str, u64, u64, u64); 15] = [
             (
                 "database_max_connections",
                 u64::from(self.database_max_connections),
@@ -326,6 +344,12 @@ impl Settings {
                 self.limits.max_concurrent_executions as u64,
                 0,
                 100_000,
+            ),
+            (
+                "limits.large_operation_nodes",
+                self.limits.large_operation_nodes as u64,
+                0,
+                100_000_000,
             ),
             (
                 "rate_limits.default",
@@ -447,24 +471,40 @@ mod tests {
     }
 
     #[test]
-    fn concurrent_executions_are_unbounded_unless_set() {
+    fn large_operations_take_turns_by_default_and_the_bound_can_be_lifted() {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         let limits = Limits::default();
-        assert_eq!(limits.max_concurrent_executions, 0);
-        assert_eq!(
-            limits.concurrent_executions(),
-            tokio::sync::Semaphore::MAX_PERMITS
-        );
+        assert_eq!(limits.max_concurrent_executions, 2 * cores);
+        assert_eq!(limits.concurrent_executions(), 2 * cores);
+        assert_eq!(limits.large_operation_nodes, 1_000);
 
         let mut s = Settings::default();
-        let env: BTreeMap<&str, &str> = [("REGISTRY_MAX_CONCURRENT_EXECUTIONS", "3")].into();
+        let env: BTreeMap<&str, &str> = [
+            ("REGISTRY_MAX_CONCURRENT_EXECUTIONS", "3"),
+            ("REGISTRY_LARGE_OPERATION_NODES", "0"),
+        ]
+        .into();
         s.apply_env(|k| env.get(k).map(|v| (*v).to_owned()))
             .expect("env");
         assert_eq!(s.limits.concurrent_executions(), 3);
+        assert_eq!(s.limits.large_operation_nodes, 0);
         s.validate().expect("valid");
+        s.limits.max_concurrent_executions = 0;
+        assert_eq!(
+            s.limits.concurrent_executions(),
+            tokio::sync::Semaphore::MAX_PERMITS,
+            "0: no bound"
+        );
         s.limits.max_concurrent_executions = 100_001;
         assert_eq!(
             s.validate().map_err(|e| e.setting),
             Err("limits.max_concurrent_executions".to_owned())
+        );
+        s.limits.max_concurrent_executions = 4;
+        s.limits.large_operation_nodes = 100_000_001;
+        assert_eq!(
+            s.validate().map_err(|e| e.setting),
+            Err("limits.large_operation_nodes".to_owned())
         );
     }
 

@@ -56,7 +56,7 @@ pub struct AppState {
     metrics: Arc<Metrics>,
     persisted: Arc<Mutex<HashMap<String, Arc<str>>>>,
     allow_list: Option<Arc<AllowList>>,
-    /// Turns to execute an operation (`Limits::concurrent_executions`).
+    /// Turns to execute a large operation (`Limits::concurrent_executions`).
     executions: Arc<tokio::sync::Semaphore>,
 }
 
@@ -667,11 +667,15 @@ async fn execute(state: &AppState, caller: Caller, batch: BatchRequest, via_get:
             .data(loads.clone())
             .data(caller.principal.clone())
             .data(RequestIdValue(caller.request_id.clone()));
-        if let Err(error) = state.limits.check(&mut request, via_get) {
-            runs.push((name, Err(error)));
-            continue;
-        }
-        runs.push((name, Ok((request, loads))));
+        let checked = match state.limits.check(&mut request, via_get) {
+            Ok(checked) => checked,
+            Err(error) => {
+                runs.push((name, Err(error)));
+                continue;
+            }
+        };
+        let large = checked.nodes >= state.settings.limits.large_operation_nodes;
+        runs.push((name, Ok((request, loads, large))));
     }
     let timeout = Duration::from_millis(state.settings.limits.request_timeout_ms);
     let schema = state.schema.clone();
@@ -680,10 +684,15 @@ async fn execute(state: &AppState, caller: Caller, batch: BatchRequest, via_get:
         let mut out = Vec::with_capacity(runs.len());
         for (name, run) in runs {
             let response = match run {
-                Ok((request, loads)) => {
-                    // One turn an operation, so that a batch holds one turn at a time. The
-                    // semaphore is never closed.
-                    let _turn = executions.acquire().await.ok();
+                Ok((request, loads, large)) => {
+                    // Large operations take turns (`Limits::concurrent_executions`), one turn an
+                    // operation, so that a batch holds one at a time; the others run at once.
+                    // The semaphore is never closed.
+                    let _turn = if large {
+                        executions.acquire().await.ok()
+                    } else {
+                        None
+                    };
                     // The execution and the loads it asks for run as one future (see
                     // `graphql::batcher`).
                     let mut response = loads.run(schema.execute(request)).await;

@@ -627,18 +627,23 @@ async fn slow_requests_time_out(backend: Backend) {
     still_serves(&app).await;
 }
 
-/// With one turn to execute, a second operation waits for the first, within the request
-/// time; with two, both run at once; a batch takes one turn an operation (no deadlock).
+/// With one turn to execute, a second large operation waits for the first, within the
+/// request time, while a small one runs at once; with two turns, both large ones run at once;
+/// a batch takes one turn an operation (no deadlock).
 async fn operations_beyond_the_concurrency_limit_wait_their_turn(backend: Backend) {
     // Every batch of loads waits 500 ms: the slow query takes that long, twice that if it
-    // waits for another, and the limit lies between.
+    // waits for another, and the limit lies between. It is four response values
+    // (`fundingStreams`, `code`, `ceilingRules`, `case`), large from four on here.
     let slow = json!({ "query": "{ fundingStreams { code ceilingRules { case } } }" });
+    // Three values: small, though its load waits the same 500 ms.
+    let small = json!({ "query": "{ fundingStreams { ceilingRules { case } } }" });
     let settings = |turns| {
         let mut settings = Settings {
             batch_window_ms: 500,
             ..test_settings()
         };
         settings.limits.max_concurrent_executions = turns;
+        settings.limits.large_operation_nodes = 4;
         settings.limits.request_timeout_ms = 800;
         settings
     };
@@ -646,12 +651,26 @@ async fn operations_beyond_the_concurrency_limit_wait_their_turn(backend: Backen
     let Some(app) = TestApp::spawn_with_settings(backend, settings(1)).await else {
         return;
     };
-    let (a, b) = tokio::join!(send(post(&app).json(&slow)), send(post(&app).json(&slow)));
+    let (a, b, quick) = tokio::join!(
+        send(post(&app).json(&slow)),
+        send(post(&app).json(&slow)),
+        async {
+            // Sent while a slow one holds the turn and the other waits for it: had it to
+            // wait too, it would get the turn only when the second is cut (800 ms) and run
+            // over its own time (504).
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            send(post(&app).json(&small)).await
+        }
+    );
     let (first, second) = if a.status == 200 { (a, b) } else { (b, a) };
     assert_eq!(first.status, 200, "{}", first.text);
     let streams = first.json()["data"]["fundingStreams"].clone();
     assert_eq!(streams.as_array().map(Vec::len), Some(3), "{streams}");
     second.assert_refused(504, "REQUEST_TIMEOUT");
+    assert_eq!(quick.status, 200, "{}", quick.text);
+    let rules = quick.json()["data"]["fundingStreams"].clone();
+    assert_eq!(rules.as_array().map(Vec::len), Some(3), "{rules}");
+    assert!(rules[0]["ceilingRules"][0]["case"].is_string(), "{rules}");
     // A batch of three under one turn: each operation takes it in turn.
     let reply = post_json(
         &app,
