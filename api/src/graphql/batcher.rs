@@ -70,6 +70,9 @@ where
             let mut values = HashMap::with_capacity(keys.len());
             for chunk in keys.chunks(MAX_BATCH) {
                 match loader.load(chunk).await {
+                    // Most batches are one chunk: its map is the answer, not moved value by
+                    // value into another.
+                    Ok(found) if values.is_empty() => values = found,
                     Ok(found) => values.extend(found),
                     Err(error) => {
                         for reply in waiters.into_values().flatten() {
