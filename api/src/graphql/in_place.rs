@@ -151,14 +151,17 @@ async fn resolve_object<T: OutputType, F: ContainerType>(
     itself: &T,
     fields: &F,
 ) -> ServerResult<Value> {
-    if !is_plain(ctx) {
-        return itself.resolve(ctx, field).await;
-    }
-    // Boxed (once per object): nodes and connections nest in cycles (an actor's memberships'
-    // partnerships' members' actors), and a future that held its fields' futures inline would
-    // be of infinite size.
+    // Boxed (once per object), either way: nodes and connections nest in cycles (an actor's
+    // memberships' partnerships' members' actors), and a future that held its fields' futures
+    // inline would be of infinite size. The fallback is boxed too although it is rare: inline,
+    // async-graphql's own resolution made every field future that returns one of these types
+    // about 1 KB, and a page builds and moves thousands of them (`join_all`).
     let resolved: Pin<Box<dyn Future<Output = ServerResult<Value>> + Send + '_>> =
-        Box::pin(resolve_in_place(ctx, fields));
+        if is_plain(ctx) {
+            Box::pin(resolve_in_place(ctx, fields))
+        } else {
+            Box::pin(itself.resolve(ctx, field))
+        };
     resolved.await
 }
 
