@@ -156,9 +156,9 @@ pub fn connection<T, N: ContainerType>(
     conn.edges.extend(
         page.items
             .into_iter()
-            .map(|(cursor, item)| Edge::new(PageCursor(cursor), InPlace(node(item)))),
+            .map(|(cursor, item)| Edge::new(PageCursor(cursor), InPlace(Box::new(node(item))))),
     );
-    InPlaceConnection(conn)
+    InPlaceConnection(Box::new(conn))
 }
 
 #[cfg(test)]

@@ -499,7 +499,7 @@ where
     RepoLoader: Loader<K, Error = ApiError>,
 {
     match load(ctx, key).await? {
-        Some(value) => Ok(InPlace(node(value))),
+        Some(value) => Ok(InPlace(Box::new(node(value)))),
         None => Err(ApiError::internal(missing).into()),
     }
 }
