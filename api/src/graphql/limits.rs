@@ -121,6 +121,14 @@ const MAX_WALK_DEPTH: usize = 64;
 /// the response may repeat it.
 type Pending<'a> = (&'a SelectionSet, Vec<&'a str>, usize);
 
+/// One level of the walk: how often each response key is selected, and the selection sets
+/// below it.
+#[derive(Default)]
+struct Level<'a> {
+    keys: HashMap<&'a str, usize>,
+    children: Vec<Pending<'a>>,
+}
+
 impl<'a> Walk<'a> {
     fn level(
         &mut self,
@@ -135,11 +143,10 @@ impl<'a> Walk<'a> {
                 format!("the document nests deeper than {MAX_WALK_DEPTH} levels"),
             ));
         }
-        let mut keys: HashMap<&'a str, usize> = HashMap::new();
-        let mut children: Vec<Pending<'a>> = Vec::new();
+        let mut level = Level::default();
         let mut path = path;
-        self.collect(set, &mut keys, &mut children, &mut path, repeats)?;
-        if let Some((key, _)) = keys.iter().find(|(_, n)| **n > MAX_DUPLICATES) {
+        self.collect(set, &mut level, &mut path, repeats)?;
+        if let Some((key, _)) = level.keys.iter().find(|(_, n)| **n > MAX_DUPLICATES) {
             return Err(refuse(
                 codes::GRAPHQL_VALIDATION_FAILED,
                 format!(
@@ -147,7 +154,7 @@ impl<'a> Walk<'a> {
                 ),
             ));
         }
-        for (child, path, repeats) in children {
+        for (child, path, repeats) in level.children {
             self.level(child, path, depth + 1, repeats)?;
         }
         Ok(())
@@ -157,8 +164,7 @@ impl<'a> Walk<'a> {
     fn collect(
         &mut self,
         set: &'a SelectionSet,
-        keys: &mut HashMap<&'a str, usize>,
-        children: &mut Vec<Pending<'a>>,
+        level: &mut Level<'a>,
         path: &mut Vec<&'a str>,
         repeats: usize,
     ) -> Result<(), ServerError> {
@@ -180,21 +186,16 @@ impl<'a> Walk<'a> {
                         ));
                     }
                     let key = field.node.alias.as_ref().map_or(name, |a| a.node.as_str());
-                    *keys.entry(key).or_default() += 1;
+                    *level.keys.entry(key).or_default() += 1;
                     self.nodes = self.nodes.saturating_add(repeats);
                     if !field.node.selection_set.node.items.is_empty() {
                         let inner = repeats.saturating_mul(page_items(&field.node, self.variables));
-                        children.push((&field.node.selection_set.node, path.clone(), inner));
+                        let child = (&field.node.selection_set.node, path.clone(), inner);
+                        level.children.push(child);
                     }
                 }
                 Selection::InlineFragment(fragment) => {
-                    self.collect(
-                        &fragment.node.selection_set.node,
-                        keys,
-                        children,
-                        path,
-                        repeats,
-                    )?;
+                    self.collect(&fragment.node.selection_set.node, level, path, repeats)?;
                 }
                 Selection::FragmentSpread(spread) => {
                     let name = spread.node.fragment_name.node.as_str();
@@ -203,13 +204,7 @@ impl<'a> Walk<'a> {
                     }
                     if let Some(fragment) = self.fragments.get(&spread.node.fragment_name.node) {
                         path.push(name);
-                        self.collect(
-                            &fragment.node.selection_set.node,
-                            keys,
-                            children,
-                            path,
-                            repeats,
-                        )?;
+                        self.collect(&fragment.node.selection_set.node, level, path, repeats)?;
                         path.pop();
                     }
                 }
