@@ -33,7 +33,7 @@ impl NodeType {
         Self::Payment,
     ];
 
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Self::Actor => "Actor",
             Self::Partnership => "Partnership",
@@ -47,11 +47,25 @@ impl NodeType {
     }
 }
 
+/// The longest type name, for the buffer [`encode`] writes into.
+const LONGEST_NAME: usize = {
+    let mut longest = 0;
+    let mut i = 0;
+    while i < NodeType::ALL.len() {
+        let len = NodeType::ALL[i].name().len();
+        if len > longest {
+            longest = len;
+        }
+        i += 1;
+    }
+    longest
+};
+
 pub fn encode(node: NodeType, id: Uuid) -> async_graphql::ID {
     // Written into a buffer on the stack, not with `format!`: a page encodes an id for every
     // node it holds (hundreds), and this way each costs the one allocation of its text.
     let name = node.name().as_bytes();
-    let mut plain = [0_u8; 13 + 1 + uuid::fmt::Simple::LENGTH];
+    let mut plain = [0_u8; LONGEST_NAME + 1 + uuid::fmt::Simple::LENGTH];
     let colon = name.len();
     let end = colon + 1 + uuid::fmt::Simple::LENGTH;
     plain[..colon].copy_from_slice(name);

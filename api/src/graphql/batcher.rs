@@ -67,7 +67,8 @@ where
                 tokio::time::sleep(delay).await;
             }
             let keys: Vec<K> = waiters.keys().cloned().collect();
-            let mut values = HashMap::with_capacity(keys.len());
+            // Not allocated ahead: most batches are one chunk, whose map becomes this one.
+            let mut values = HashMap::new();
             for chunk in keys.chunks(MAX_BATCH) {
                 match loader.load(chunk).await {
                     // Most batches are one chunk: its map is the answer, not moved value by

@@ -241,8 +241,9 @@ impl RequestLimits {
         // Walked with a budget before async-graphql sees it, because its own checks of
         // recursion depth and directives spread every fragment into place, which a fragment
         // bomb makes exponential. The variables are read for the page sizes while the parsed
-        // document borrows the request (most requests have none or a few).
-        let variables = request.variables.clone();
+        // document borrows the request: taken out meanwhile (not copied), and put back once the
+        // walk is done (a request refused on the way does not run).
+        let variables = std::mem::take(&mut request.variables);
         let document = request
             .parsed_query()
             .map_err(|e| super::error_codes::parse_failed(e.clone()))?;
@@ -268,6 +269,7 @@ impl RequestLimits {
             walk.level(&operation.node.selection_set.node, Vec::new(), 0, 1)?;
             nodes = nodes.max(walk.nodes);
         }
+        request.variables = variables;
         if count > self.max_aliases {
             return Err(refuse(
                 codes::ALIAS_LIMIT_EXCEEDED,
