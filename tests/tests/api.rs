@@ -1667,11 +1667,16 @@ fn every_field_page(wrap: bool) -> String {
     );
     let rule = set(
         "CeilingRule",
-        &format!("id case maxRate verified stream {stream}"),
+        &format!(
+            "id case description maxRate legalReference verified note version stream {stream}"
+        ),
     );
     let programme = set(
         "Programme",
-        &format!("id code title country stream {stream} managingAuthority {{ name }}"),
+        &format!(
+            "id code title country nutsCode nutsVersion categoryOfRegion envelope version \
+             createdAt updatedAt stream {stream} managingAuthority {{ name }}"
+        ),
     );
     let allocation = set(
         "Allocation",

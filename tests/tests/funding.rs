@@ -84,7 +84,7 @@ async fn summary_payments_and_exports_agree(app: &TestApp) {
     // The ledger as a connection; each entry is a node.
     let data = app
         .ok(
-            "query($id: ID!) { allocation(id: $id) { paid budgets { kind } payments(first: 1) { totalCount pageInfo { hasNextPage } nodes { id kind amount paidOn } } } }",
+            "query($id: ID!) { allocation(id: $id) { paid budgets { kind } payments(first: 1) { totalCount pageInfo { hasNextPage } nodes { id kind amount paidOn reference recordedAt } } } }",
             json!({ "id": allocations[0] }),
         )
         .await;

@@ -202,45 +202,69 @@ impl<L: Send + Sync + 'static> Batcher<L> {
         // tokio resource returns early, and the execution would stop half-way through a page.
         let mut work = pin!(tokio::task::unconstrained(work));
         let mut loads = FuturesUnordered::new();
-        // One waker for everything this run polls. While the run is polling, a wake only marks
-        // that something can go on (the loop polls again); once it returns, wakes reach the
-        // task. So the execution is polled again at once when a self-wake (futures-util's
+        // Two wakers, one for the execution and one for the loads, so that each is polled
+        // only when it can go on: a load's rows arrive in many reads of its socket, and
+        // polling the whole execution (a page has a thousand resolvers waiting on loads) after
+        // each read was a large part of a page's CPU. While the run is polling, a wake only
+        // marks that something can go on (the loop polls again); once it returns, wakes reach
+        // the task. So the execution is polled again at once when a self-wake (futures-util's
         // `FuturesUnordered`, async-graphql's lists, returns early and wakes itself after
         // polling its members once) or a finished batch lets it go on, its batches hold every
         // key of a step, and the task is not woken for a second, useless poll of the whole
         // execution after each step.
-        let flag = Arc::new(WokenFlag {
-            woken: AtomicBool::new(false),
+        let task = Arc::new(Task {
             forward: AtomicBool::new(false),
-            task: AtomicWaker::new(),
+            waker: AtomicWaker::new(),
         });
-        let waker = Waker::from(Arc::clone(&flag));
+        let work_flag = Arc::new(WokenFlag {
+            woken: AtomicBool::new(true),
+            task: Arc::clone(&task),
+        });
+        let loads_flag = Arc::new(WokenFlag {
+            woken: AtomicBool::new(false),
+            task: Arc::clone(&task),
+        });
+        let work_waker = Waker::from(Arc::clone(&work_flag));
+        let loads_waker = Waker::from(Arc::clone(&loads_flag));
         poll_fn(|cx| {
-            flag.task.register(cx.waker());
-            flag.forward.store(false, Ordering::SeqCst);
-            let mut inner = Context::from_waker(&waker);
+            task.waker.register(cx.waker());
+            task.forward.store(false, Ordering::SeqCst);
             let mut spins = 0;
             loop {
-                flag.woken.store(false, Ordering::SeqCst);
-                if let Poll::Ready(out) = work.as_mut().poll(&mut inner) {
-                    flag.forward.store(true, Ordering::SeqCst);
-                    return Poll::Ready(out);
+                if work_flag.woken.swap(false, Ordering::SeqCst) {
+                    if let Poll::Ready(out) =
+                        work.as_mut().poll(&mut Context::from_waker(&work_waker))
+                    {
+                        task.forward.store(true, Ordering::SeqCst);
+                        return Poll::Ready(out);
+                    }
+                    if !work_flag.woken.load(Ordering::SeqCst) {
+                        // Blocked: load what it waits for.
+                        let batches = self.take_batches();
+                        if !batches.is_empty() {
+                            loads.extend(batches);
+                            loads_flag.woken.store(true, Ordering::SeqCst);
+                        }
+                    }
                 }
-                if !flag.woken.load(Ordering::SeqCst) {
-                    // Blocked: load what it waits for.
-                    loads.extend(self.take_batches());
+                if loads_flag.woken.swap(false, Ordering::SeqCst) {
+                    let mut inner = Context::from_waker(&loads_waker);
+                    while let Poll::Ready(Some(())) = loads.poll_next_unpin(&mut inner) {}
                 }
-                while let Poll::Ready(Some(())) = loads.poll_next_unpin(&mut inner) {}
-                if flag.woken.load(Ordering::SeqCst) && spins < MAX_SPINS {
+                let woken = || {
+                    work_flag.woken.load(Ordering::SeqCst)
+                        || loads_flag.woken.load(Ordering::SeqCst)
+                };
+                if woken() && spins < MAX_SPINS {
                     spins += 1;
                     continue;
                 }
                 // Nothing can go on now: from here, wakes reach the task. One that came just
                 // before is seen here (both sides use SeqCst).
-                flag.forward.store(true, Ordering::SeqCst);
-                if flag.woken.load(Ordering::SeqCst) {
+                task.forward.store(true, Ordering::SeqCst);
+                if woken() {
                     if spins < MAX_SPINS {
-                        flag.forward.store(false, Ordering::SeqCst);
+                        task.forward.store(false, Ordering::SeqCst);
                         spins += 1;
                         continue;
                     }
@@ -258,11 +282,17 @@ impl<L: Send + Sync + 'static> Batcher<L> {
 /// future that wakes itself forever must not hold the worker).
 const MAX_SPINS: usize = 10_000;
 
-/// The run's waker: remembers being woken, and wakes the task once `forward` is set.
+/// The task that drives a run, and whether wakes reach it (only once the run has returned).
+struct Task {
+    forward: AtomicBool,
+    waker: AtomicWaker,
+}
+
+/// A waker of the run (the execution's, or the loads'): remembers being woken, and wakes the
+/// task once it is to be forwarded.
 struct WokenFlag {
     woken: AtomicBool,
-    forward: AtomicBool,
-    task: AtomicWaker,
+    task: Arc<Task>,
 }
 
 impl Wake for WokenFlag {
@@ -272,8 +302,8 @@ impl Wake for WokenFlag {
 
     fn wake_by_ref(self: &Arc<Self>) {
         self.woken.store(true, Ordering::SeqCst);
-        if self.forward.load(Ordering::SeqCst) {
-            self.task.wake();
+        if self.task.forward.load(Ordering::SeqCst) {
+            self.task.waker.wake();
         }
     }
 }
@@ -406,6 +436,43 @@ mod tests {
         assert_eq!(values[49][39], Some(4_939 * 4_939));
         let sizes = b.loader.sizes.lock().map(|s| s.clone()).unwrap_or_default();
         assert_eq!(sizes, vec![1_000, 1_000], "2,000 keys of one step");
+    }
+
+    /// A loader that needs many polls to answer (a statement whose rows arrive in many reads).
+    struct Slow;
+
+    impl Loader<u64> for Slow {
+        type Value = u64;
+        type Error = Error;
+
+        async fn load(&self, keys: &[u64]) -> Result<HashMap<u64, u64>, Error> {
+            for _ in 0..100 {
+                tokio::task::yield_now().await;
+            }
+            Ok(keys.iter().map(|k| (*k, k + 1)).collect())
+        }
+    }
+
+    /// The execution is polled again when a load it waits for answers, not each time a load
+    /// makes progress: a page has a thousand resolvers waiting, and a statement's rows arrive
+    /// in many reads.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_execution_is_not_polled_while_only_its_loads_progress() {
+        let b = Batcher::new(Slow, Duration::ZERO);
+        let polls = AtomicUsize::new(0);
+        let mut levels = pin!(async {
+            let first = b.load_one(1).await;
+            let second = b.load_one(2).await;
+            (first, second)
+        });
+        let work = poll_fn(|cx| {
+            polls.fetch_add(1, Ordering::SeqCst);
+            levels.as_mut().poll(cx)
+        });
+        assert_eq!(b.run(work).await, (Ok(Some(2)), Ok(Some(3))));
+        // Once to ask for the first key, once when it answers (asking for the second), once
+        // when that answers; each load took 100 polls.
+        assert_eq!(polls.load(Ordering::SeqCst), 3);
     }
 
     #[tokio::test]
