@@ -6,9 +6,12 @@
 //! PostgreSQL needs no such lock: rows are locked where a rule spans several rows.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use sea_orm::{ConnectOptions, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use sea_orm::{
+    ConnectOptions, DatabaseConnection, DatabaseTransaction, DbErr, Statement, TransactionTrait,
+};
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -33,8 +36,17 @@ pub struct Database {
     audit: Arc<AuditContext>,
     /// The client's idempotency key for the create made through this handle.
     idempotency: Option<Arc<IdempotencyKey>>,
-    /// Statements executed through this pool, for tests that count them.
-    statements: Arc<std::sync::atomic::AtomicU64>,
+    /// Statements executed through this pool, for tests that count them or read their plans.
+    statements: Arc<StatementLog>,
+}
+
+/// What a pool has executed: how many statements, and while recording is on (tests that read
+/// query plans) the statements themselves. Off, it costs one relaxed load a statement.
+#[derive(Default)]
+struct StatementLog {
+    count: AtomicU64,
+    recording: AtomicBool,
+    recorded: std::sync::Mutex<Vec<Statement>>,
 }
 
 /// Connections of the pool: open (idle or in use), idle, and the most it opens.
@@ -113,10 +125,15 @@ impl Database {
             }
         }
         let mut conn = sea_orm::Database::connect(options).await?;
-        let statements = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let counter = statements.clone();
-        conn.set_metric_callback(move |_| {
-            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let statements = Arc::new(StatementLog::default());
+        let log = statements.clone();
+        conn.set_metric_callback(move |info| {
+            log.count.fetch_add(1, Ordering::Relaxed);
+            if log.recording.load(Ordering::Relaxed)
+                && let Ok(mut recorded) = log.recorded.lock()
+            {
+                recorded.push(info.statement.clone());
+            }
         });
         Ok(Self {
             statements,
@@ -175,7 +192,23 @@ impl Database {
 
     /// How many statements this pool has executed so far.
     pub fn statement_count(&self) -> u64 {
-        self.statements.load(std::sync::atomic::Ordering::Relaxed)
+        self.statements.count.load(Ordering::Relaxed)
+    }
+
+    /// Starts keeping the statements this pool executes, with their values, until
+    /// [`Self::recorded_statements`] takes them: for tests that read their query plans.
+    pub fn record_statements(&self) {
+        self.statements.recording.store(true, Ordering::Relaxed);
+    }
+
+    /// The statements executed since [`Self::record_statements`], which stops recording.
+    pub fn recorded_statements(&self) -> Vec<Statement> {
+        self.statements.recording.store(false, Ordering::Relaxed);
+        self.statements
+            .recorded
+            .lock()
+            .map(|mut recorded| std::mem::take(&mut *recorded))
+            .unwrap_or_default()
     }
 
     pub fn backend(&self) -> Backend {

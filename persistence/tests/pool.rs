@@ -38,6 +38,16 @@ async fn a_connection_terminated_while_idle_fails_once_as_unavailable_then_the_p
         .await
         .expect("connect");
     let first = backend_pid(&db).await;
+    // The pool takes a released connection back in a task of its own (sqlx checks it on the
+    // way): wait until it is idle, or on a busy machine that check could meet the terminated
+    // backend below and the pool would open a new connection before the test looks.
+    for _ in 0..500 {
+        if db.pool_stats().idle == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(db.pool_stats().idle, 1, "the connection is back in the pool");
 
     // What a restart or a failover does to an idle connection: the server ends it.
     let admin = Database::connect(test_db.url()).await.expect("admin");

@@ -41,6 +41,10 @@ impl MigratorTrait for Migrator {
                 name: "m20261125_000007_archive",
                 sql: include_str!("m20261125_000007_archive.sql"),
             }),
+            Box::new(SqlMigration {
+                name: "m20261126_000008_live_actors",
+                sql: include_str!("m20261126_000008_live_actors.sql"),
+            }),
         ]
     }
 }
