@@ -514,6 +514,92 @@ async fn every_filter_and_ordering_has_an_index(db: &Database) {
         );
     }
 
+    // The batched reads behind nested fields: by ids, and the pages of many parents at once.
+    let actors_of_page: Vec<_> = db
+        .actors()
+        .list(&ActorFilter::default(), &PageRequest::first(50))
+        .await
+        .expect("actors")
+        .items
+        .into_iter()
+        .map(|(_, a)| a.id)
+        .collect();
+    let partnerships_of_page: Vec<_> = db
+        .partnerships()
+        .list(
+            &PartnershipFilter::default(),
+            PartnershipOrder::Created,
+            &PageRequest::first(50),
+        )
+        .await
+        .expect("partnerships")
+        .items
+        .into_iter()
+        .map(|(_, p)| p.id)
+        .collect();
+    let member_view = DraftVisibility::MembersOnly(Some(actor));
+    let by_parent = |parent| ActorFilter {
+        parent_id: Some(parent),
+        ..Default::default()
+    };
+    let by_member = |member| PartnershipFilter {
+        member_actor: Some(member),
+        ..Default::default()
+    };
+    let nested = [
+        check(db, &tables, "actors by ids", false, async {
+            db.actors()
+                .find_by_ids(&actors_of_page)
+                .await
+                .expect("find");
+        })
+        .await,
+        check(db, &tables, "partnerships by ids", false, async {
+            db.partnerships()
+                .find_by_ids(&partnerships_of_page)
+                .await
+                .expect("find");
+        })
+        .await,
+        check(db, &tables, "members of partnerships", false, async {
+            db.memberships()
+                .pages_of_partnerships(&partnerships_of_page, false, 10, None)
+                .await
+                .expect("pages");
+        })
+        .await,
+        check(db, &tables, "memberships of actors", false, async {
+            db.memberships()
+                .pages_of_actors(&actors_of_page, true, member_view, 10, None)
+                .await
+                .expect("pages");
+        })
+        .await,
+        check(db, &tables, "allocations of partnerships", false, async {
+            db.allocations()
+                .pages_of_partnerships(&partnerships_of_page, 10, None)
+                .await
+                .expect("pages");
+        })
+        .await,
+        check(db, &tables, "children of actors", false, async {
+            let filters: Vec<_> = actors_of_page.iter().map(|a| by_parent(*a)).collect();
+            db.actors().list_many(&filters, &page).await.expect("many");
+        })
+        .await,
+        check(db, &tables, "partnerships of actors", false, async {
+            let filters: Vec<_> = actors_of_page.iter().map(|a| by_member(*a)).collect();
+            db.partnerships()
+                .list_many(&filters, PartnershipOrder::Created, &page)
+                .await
+                .expect("many");
+        })
+        .await,
+    ];
+    for found in nested {
+        faults.extend(found);
+    }
+
     assert!(
         faults.is_empty(),
         "{} statements without an index:\n{}",

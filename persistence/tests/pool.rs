@@ -47,7 +47,11 @@ async fn a_connection_terminated_while_idle_fails_once_as_unavailable_then_the_p
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    assert_eq!(db.pool_stats().idle, 1, "the connection is back in the pool");
+    assert_eq!(
+        db.pool_stats().idle,
+        1,
+        "the connection is back in the pool"
+    );
 
     // What a restart or a failover does to an idle connection: the server ends it.
     let admin = Database::connect(test_db.url()).await.expect("admin");
