@@ -196,7 +196,8 @@ impl Database {
     }
 
     /// Starts keeping the statements this pool executes, with their values, until
-    /// [`Self::recorded_statements`] takes them: for tests that read their query plans.
+    /// [`Self::recorded_statements`] takes them: for tests that read their query plans. It
+    /// records every statement of the pool, so record while nothing else runs on it.
     pub fn record_statements(&self) {
         self.statements.recording.store(true, Ordering::Relaxed);
     }

@@ -459,17 +459,21 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_execution_is_not_polled_while_only_its_loads_progress() {
         let b = Batcher::new(Slow, Duration::ZERO);
-        let polls = AtomicUsize::new(0);
-        let mut levels = pin!(async {
-            let first = b.load_one(1).await;
-            let second = b.load_one(2).await;
-            (first, second)
-        });
-        let work = poll_fn(|cx| {
-            polls.fetch_add(1, Ordering::SeqCst);
-            levels.as_mut().poll(cx)
-        });
-        assert_eq!(b.run(work).await, (Ok(Some(2)), Ok(Some(3))));
+        let polls = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&polls);
+        // In a task of its own, as a request runs: a loader's `yield_now` then wakes the task
+        // after the run has returned, and the run is polled again with only the loads woken.
+        let answers = tokio::spawn(async move {
+            let mut levels = pin!(async { (b.load_one(1).await, b.load_one(2).await) });
+            let work = poll_fn(|cx| {
+                counted.fetch_add(1, Ordering::SeqCst);
+                levels.as_mut().poll(cx)
+            });
+            b.run(work).await
+        })
+        .await
+        .expect("task");
+        assert_eq!(answers, (Ok(Some(2)), Ok(Some(3))));
         // Once to ask for the first key, once when it answers (asking for the second), once
         // when that answers; each load took 100 polls.
         assert_eq!(polls.load(Ordering::SeqCst), 3);

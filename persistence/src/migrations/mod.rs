@@ -45,6 +45,10 @@ impl MigratorTrait for Migrator {
                 name: "m20261126_000008_live_actors",
                 sql: include_str!("m20261126_000008_live_actors.sql"),
             }),
+            Box::new(SqlMigration {
+                name: "m20261126_000009_filter_indexes",
+                sql: include_str!("m20261126_000009_filter_indexes.sql"),
+            }),
         ]
     }
 }
