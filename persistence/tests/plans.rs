@@ -105,11 +105,6 @@ async fn every_filtered_column_leads_an_index(db: &Database) {
     );
 }
 
-/// Full scans accepted, each with its reason: `programme` is reference data (one row for each
-/// programme of 2021-2027, a few hundred at most), and a prefix of its NUTS code is matched
-/// with `LIKE`, which SQLite serves from an index only for case-insensitive columns.
-const KNOWN: &[(&str, &str)] = &[("allocations by NUTS prefix", "SCAN programme")];
-
 /// The plan of `statement`, one line per node (PostgreSQL) or step (SQLite).
 async fn plan(db: &Database, statement: &Statement) -> Vec<String> {
     let explain = |prefix: &str| Statement {
@@ -194,7 +189,7 @@ async fn check<F: Future>(
                 Backend::Postgres => step.starts_with("Sort ") && step.contains("(cost="),
                 Backend::Sqlite => step.starts_with("USE TEMP B-TREE FOR ORDER BY"),
             };
-            if (full_scan && !KNOWN.contains(&(case, step))) || (ordered && sorted) {
+            if full_scan || (ordered && sorted) {
                 faults.push(format!("{case}: {step}\n  in {}\n{text}", statement.sql));
             }
         }

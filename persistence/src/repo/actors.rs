@@ -332,10 +332,7 @@ fn condition(filter: &ActorFilter) -> Condition {
         );
     }
     if let Some(prefix) = &filter.nuts_prefix {
-        cond = cond.add(
-            actor::Column::NutsCode
-                .like(LikeExpr::new(format!("{}%", super::like_escape(prefix))).escape('\\')),
-        );
+        cond = cond.add(super::starts_with(actor::Column::NutsCode, prefix));
     }
     if let Some(name) = &filter.name_contains {
         cond = cond

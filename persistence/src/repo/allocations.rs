@@ -15,7 +15,7 @@ use domain::ids::{ActorId, AllocationId, PartnershipId, PaymentId, ProgrammeId, 
 use domain::money::{Euros, Rate};
 use domain::partnership::PartnershipStatus;
 use domain::territory::CountryCode;
-use sea_orm::sea_query::{Condition, Expr, LikeExpr, Query};
+use sea_orm::sea_query::{Condition, Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -109,11 +109,7 @@ impl AllocationFilter {
                 );
             }
             if let Some(prefix) = &self.nuts_prefix {
-                programmes.and_where(
-                    programme::Column::NutsCode.like(
-                        LikeExpr::new(format!("{}%", super::like_escape(prefix))).escape('\\'),
-                    ),
-                );
+                programmes.cond_where(super::starts_with(programme::Column::NutsCode, prefix));
             }
             cond = cond.add(allocation::Column::ProgrammeId.in_subquery(programmes));
         }

@@ -5,7 +5,7 @@ use domain::ValidationError;
 use domain::funding::{Programme, ProgrammeDetails};
 use domain::ids::{ProgrammeId, StreamId};
 use domain::territory::CountryCode;
-use sea_orm::sea_query::{Condition, Expr, LikeExpr};
+use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -286,10 +286,7 @@ fn condition(filter: &ProgrammeFilter) -> Condition {
         );
     }
     if let Some(prefix) = &filter.nuts_prefix {
-        cond = cond.add(
-            programme::Column::NutsCode
-                .like(LikeExpr::new(format!("{}%", super::like_escape(prefix))).escape('\\')),
-        );
+        cond = cond.add(super::starts_with(programme::Column::NutsCode, prefix));
     }
     cond
 }
