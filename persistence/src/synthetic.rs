@@ -7,7 +7,9 @@
 use chrono::NaiveDate;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+};
 use serde_json::json;
 
 use crate::entities::{
@@ -97,8 +99,17 @@ impl Database {
         }
         let mut rng = StdRng::seed_from_u64(0x5EED_2026 ^ scale.to_bits());
         let now = super::repo_now();
-        let streams = funding_stream::Entity::find().all(&tx.txn).await?;
-        let rules = ceiling_rule::Entity::find().all(&tx.txn).await?;
+        // In a fixed order: the rows drawn from them must not depend on how the database
+        // happens to return them.
+        let streams = funding_stream::Entity::find()
+            .order_by_asc(funding_stream::Column::Code)
+            .all(&tx.txn)
+            .await?;
+        let rules = ceiling_rule::Entity::find()
+            .order_by_asc(ceiling_rule::Column::CaseCode)
+            .order_by_asc(ceiling_rule::Column::Id)
+            .all(&tx.txn)
+            .await?;
 
         // Actors: regions first (parents of municipalities), then everyone else.
         let mut actors = Vec::with_capacity(n_actors);

@@ -108,19 +108,105 @@ async fn synthetic_data_has_the_scale_and_reads_back_valid(db: &Database) {
     // A second run refuses: the registry is no longer empty.
     assert!(db.seed_synthetic(0.01).await.is_err());
 
-    // The same scale writes the same rows, in another database too.
+    // The same scale writes the same rows, in another database too: every row the scale
+    // decides (not the clock), compared whole.
     let other = persistence::test_db::TestDatabase::sqlite();
     let other_db = other.connect_migrated().await;
     other_db.seed_synthetic(0.01).await.expect("seed again");
-    let first = |page: persistence::Page<domain::actor::Actor>| {
-        page.items
-            .first()
-            .map(|(_, a)| (a.id, a.profile.parts().name.clone()))
+    let rows = synthetic_rows(db).await;
+    assert_eq!(rows.len(), 100 + 500 + 2500 + 1000);
+    assert_eq!(rows, synthetic_rows(&other_db).await);
+}
+
+/// The actors, partnerships, memberships and allocations, each as text without its
+/// timestamps, sorted.
+async fn synthetic_rows(db: &Database) -> Vec<String> {
+    let mut rows = Vec::new();
+    let next = |cursor: Option<&persistence::Cursor>| PageRequest {
+        after: cursor.cloned(),
+        ..PageRequest::first(100)
     };
-    let again = other_db
-        .actors()
-        .list(&ActorFilter::default(), &PageRequest::first(100))
+    let mut page = next(None);
+    loop {
+        let got = db
+            .actors()
+            .list(&ActorFilter::default(), &page)
+            .await
+            .expect("actors");
+        for (_, a) in &got.items {
+            rows.push(format!(
+                "actor {:?} {:?} {:?} {}",
+                a.id, a.profile, a.parent_id, a.verified
+            ));
+        }
+        match got.items.last() {
+            Some((cursor, _)) if got.has_next_page => page = next(Some(cursor)),
+            _ => break,
+        }
+    }
+    let mut partnerships = Vec::new();
+    let mut page = next(None);
+    loop {
+        let got = db
+            .partnerships()
+            .list(&PartnershipFilter::default(), Default::default(), &page)
+            .await
+            .expect("partnerships");
+        for (_, p) in &got.items {
+            rows.push(format!(
+                "partnership {:?} {:?} {:?}",
+                p.id, p.details, p.status
+            ));
+            partnerships.push(p.id);
+        }
+        match got.items.last() {
+            Some((cursor, _)) if got.has_next_page => page = next(Some(cursor)),
+            _ => break,
+        }
+    }
+    let members = db
+        .memberships()
+        .pages_of_partnerships(&partnerships, true, 100, None)
         .await
-        .expect("actors");
-    assert_eq!(first(actors), first(again));
+        .expect("members");
+    for m in members
+        .values()
+        .flat_map(|page| &page.items)
+        .map(|(_, m)| m)
+    {
+        rows.push(format!(
+            "membership {:?} {:?} {:?} {:?} {} {:?}",
+            m.id, m.partnership_id, m.actor_id, m.roles, m.joined_on, m.left_on
+        ));
+    }
+    let mut page = next(None);
+    loop {
+        let got = db
+            .allocations()
+            .list(&AllocationFilter::default(), &page)
+            .await
+            .expect("allocations");
+        for (_, a) in &got.items {
+            rows.push(format!(
+                "allocation {:?} {:?} {:?} {:?} {} {} {} {:?} {:?} {:?} {:?}",
+                a.id,
+                a.partnership_id,
+                a.stream_id,
+                a.ceiling_rule_id,
+                a.eligible_cost,
+                a.eu_contribution,
+                a.national_contribution,
+                a.status,
+                a.decision_date,
+                a.reference,
+                a.programme_id
+            ));
+        }
+        match got.items.last() {
+            Some((cursor, _)) if got.has_next_page => page = next(Some(cursor)),
+            _ => break,
+        }
+    }
+    rows.sort();
+    rows
 }
