@@ -16,6 +16,7 @@ on_both_databases!(
     nested_pages_cost_the_same_statements_at_any_size,
     nested_lists_of_actors_streams_and_programmes_are_batched,
     in_place_fields_answer_as_async_graphql_does,
+    budgets_payments_and_managers_are_batched,
 );
 
 const CREATE_ACTOR: &str = r#"
@@ -1830,5 +1831,100 @@ async fn in_place_fields_answer_as_async_graphql_does(app: &TestApp) {
     assert_eq!(
         errors[0]["path"],
         json!(["partnerships", "nodes", 0, "history"])
+    );
+}
+
+/// An allocation's budgets and payments and a stream's managers load in one statement for all
+/// parents of a page: a page of 10 allocations costs what a page of 100 costs.
+async fn budgets_payments_and_managers_are_batched(app: &TestApp) {
+    use domain::funding::{AllocationStatus, PaymentKind};
+    use domain::money::Euros;
+    hundred_partnerships(app).await;
+    let db = &app.db;
+    let amif = db
+        .funding()
+        .stream_by_code("AMIF")
+        .await
+        .expect("q")
+        .expect("AMIF");
+    let managers = db
+        .actors()
+        .list(
+            &persistence::repo::ActorFilter {
+                name_contains: Some("Lead 00".into()),
+                ..Default::default()
+            },
+            &persistence::PageRequest::first(2),
+        )
+        .await
+        .expect("actors");
+    for (_, actor) in &managers.items {
+        db.funding()
+            .add_manager(amif.id, actor.id)
+            .await
+            .expect("manager");
+    }
+    let allocations = db
+        .allocations()
+        .list(&Default::default(), &persistence::PageRequest::first(2))
+        .await
+        .expect("allocations");
+    let day = "2024-06-01".parse().expect("date");
+    for (_, allocation) in &allocations.items {
+        db.allocations()
+            .change_status(allocation.id, AllocationStatus::Awarded, Some(day), None)
+            .await
+            .expect("award");
+        for amount in ["100", "50"] {
+            db.allocations()
+                .record_payment(
+                    allocation.id,
+                    PaymentKind::Interim,
+                    Euros::parse("amount", amount).expect("amount"),
+                    day,
+                    None,
+                )
+                .await
+                .expect("payment");
+        }
+    }
+
+    let query = r#"query($first: Int) { allocations(first: $first) { nodes {
+        budgets { kind euContribution }
+        payments(first: 1) { nodes { amount } pageInfo { hasNextPage } }
+        stream { code managers { name } } } } }"#;
+    let mut costs = Vec::new();
+    for first in [10, 100] {
+        let before = app.db.statement_count();
+        let data = app.ok(query, json!({ "first": first })).await;
+        costs.push(app.db.statement_count() - before);
+        let nodes = data["allocations"]["nodes"].as_array().expect("nodes");
+        assert_eq!(nodes.len(), first);
+        assert_eq!(
+            nodes[0]["budgets"],
+            json!([{ "kind": "ORIGINAL", "euContribution": "750.00" }])
+        );
+        assert_eq!(
+            nodes[1]["payments"],
+            json!({ "nodes": [{ "amount": "100.00" }], "pageInfo": { "hasNextPage": true } })
+        );
+        assert_eq!(
+            nodes[2]["payments"],
+            json!({ "nodes": [], "pageInfo": { "hasNextPage": false } })
+        );
+        let mut names: Vec<&str> = nodes[first - 1]["stream"]["managers"]
+            .as_array()
+            .expect("managers")
+            .iter()
+            .map(|m| m["name"].as_str().expect("name"))
+            .collect();
+        names.sort_unstable();
+        assert_eq!(names, ["Lead 000", "Lead 001"]);
+        assert_eq!(nodes[first - 1]["stream"]["code"], "AMIF");
+    }
+    assert_eq!(costs[0], costs[1], "{costs:?}");
+    assert_eq!(
+        costs[1], 6,
+        "allocations, budgets, payments, streams, managers, their actors: {costs:?}"
     );
 }

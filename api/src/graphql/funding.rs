@@ -16,7 +16,7 @@ use persistence::repo::{
 use super::connection::{Count, CountedConnection, connection, page_request};
 use super::enums::{AllocationStatus, BudgetKind, PaymentKind};
 use super::in_place::InPlace;
-use super::loaders::{PaidOf, RulesOfStream};
+use super::loaders::{BudgetsOf, ManagersOf, PaidOf, PaymentsOf, RulesOfStream};
 use super::partnership::Partnership;
 use super::scalars::Decimal;
 use super::{db, drafts, load, principal, related, visible_partnership};
@@ -67,10 +67,7 @@ impl FundingStream {
 
     /// The actors that manage this stream: their funder tokens record its allocations.
     async fn managers(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<super::actor::Actor>> {
-        // Boxed (as every statement a field sends itself): see `super::history::history_of`.
-        let ids = Box::pin(db(ctx)?.funding().managers(self.0.id))
-            .await
-            .map_err(ApiError::from)?;
+        let ids = load(ctx, ManagersOf(self.0.id)).await?.unwrap_or_default();
         let loaded = futures_util::future::join_all(ids.into_iter().map(|id| load(ctx, id))).await;
         let mut actors = Vec::new();
         for actor in loaded {
@@ -256,10 +253,7 @@ impl Allocation {
 
     /// Every budget: the original first, then each revision (IATI's Original and Revised).
     async fn budgets(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Budget>> {
-        // Boxed (as every statement a field sends itself): see `super::history::history_of`.
-        let budgets = Box::pin(db(ctx)?.allocations().budgets(self.0.id))
-            .await
-            .map_err(ApiError::from)?;
+        let budgets = load(ctx, BudgetsOf(self.0.id)).await?.unwrap_or_default();
         Ok(budgets.into_iter().map(Budget).collect())
     }
 
@@ -273,13 +267,12 @@ impl Allocation {
         after: Option<String>,
     ) -> async_graphql::Result<CountedConnection<PaymentEntry>> {
         let page = page_request(first, after, Direction::Asc)?;
-        // Boxed (as every statement a field sends itself): see `super::history::history_of`.
-        let result = Box::pin(db(ctx)?.allocations().payment_page(self.0.id, &page))
-            .await
-            .map_err(ApiError::from)?;
+        let had_cursor = page.after.is_some();
+        let result =
+            super::nested_page(ctx, PaymentsOf(self.0.id), DraftVisibility::All, page).await?;
         Ok(connection(
             result,
-            page.after.is_some(),
+            had_cursor,
             Count::PaymentsOfAllocation(self.0.id),
             PaymentEntry,
         ))

@@ -7,7 +7,7 @@ use std::hash::Hash;
 
 use async_graphql::dataloader::Loader;
 use domain::actor::Actor;
-use domain::funding::{Allocation, CeilingRule, FundingStream, Payment, Programme};
+use domain::funding::{Allocation, BudgetEntry, CeilingRule, FundingStream, Payment, Programme};
 use domain::ids::{
     ActorId, AllocationId, CeilingRuleId, MembershipId, PartnershipId, PaymentId, ProgrammeId,
     StreamId,
@@ -300,6 +300,48 @@ impl Loader<RulesOfStream> for RepoLoader {
     }
 }
 
+/// The budgets of one allocation, oldest first, as a loader key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BudgetsOf(pub AllocationId);
+
+impl Loader<BudgetsOf> for RepoLoader {
+    type Value = Vec<BudgetEntry>;
+    type Error = ApiError;
+
+    async fn load(
+        &self,
+        keys: &[BudgetsOf],
+    ) -> Result<HashMap<BudgetsOf, Vec<BudgetEntry>>, ApiError> {
+        let ids: Vec<AllocationId> = keys.iter().map(|k| k.0).collect();
+        let mut found = self.db.allocations().budgets_of(&ids).await?;
+        Ok(keys
+            .iter()
+            .map(|k| (*k, found.remove(&k.0).unwrap_or_default()))
+            .collect())
+    }
+}
+
+/// The actors that currently manage one stream, as a loader key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ManagersOf(pub StreamId);
+
+impl Loader<ManagersOf> for RepoLoader {
+    type Value = Vec<ActorId>;
+    type Error = ApiError;
+
+    async fn load(
+        &self,
+        keys: &[ManagersOf],
+    ) -> Result<HashMap<ManagersOf, Vec<ActorId>>, ApiError> {
+        let ids: Vec<StreamId> = keys.iter().map(|k| k.0).collect();
+        let mut found = self.db.funding().managers_of(&ids).await?;
+        Ok(keys
+            .iter()
+            .map(|k| (*k, found.remove(&k.0).unwrap_or_default()))
+            .collect())
+    }
+}
+
 /// A nested list of one parent (an actor's children, a stream's allocations...) as seen by
 /// one reader, as a loader key: the pages of all parents of a response load in one
 /// statement (a UNION ALL of the single-parent page queries, see
@@ -377,6 +419,24 @@ impl NestedList for ChildrenOf {
             })
             .collect();
         db.actors().list_many(&filters, page).await
+    }
+}
+
+/// The payments ledger of an allocation, oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PaymentsOf(pub AllocationId);
+
+impl NestedList for PaymentsOf {
+    type Item = Payment;
+
+    async fn pages(
+        db: &Database,
+        parents: &[Self],
+        _drafts: DraftVisibility,
+        page: &PageRequest,
+    ) -> Result<Vec<Page<Payment>>, RepoError> {
+        let ids: Vec<AllocationId> = parents.iter().map(|p| p.0).collect();
+        db.allocations().payment_pages(&ids, page).await
     }
 }
 

@@ -456,6 +456,40 @@ impl Allocations<'_> {
         .await
     }
 
+    /// The page of [`Self::payment_page`] for each allocation, in one statement.
+    #[instrument(name = "repo.allocations.payment_pages", skip_all, fields(n = ids.len()))]
+    pub async fn payment_pages(
+        &self,
+        ids: &[AllocationId],
+        page: &PageRequest,
+    ) -> Result<Vec<Page<Payment>>, RepoError> {
+        let queries = ids
+            .iter()
+            .map(|id| {
+                crate::pagination::id_page_query(
+                    payment::Entity::find().filter(payment::Column::AllocationId.eq(id.as_uuid())),
+                    payment::Column::Id,
+                    "payments.recorded",
+                    page,
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let order = [("id", crate::pagination::direction(page.direction))];
+        crate::pagination::rows_of_each(self.db.connection(), queries, &order)
+            .await?
+            .into_iter()
+            .map(|rows| {
+                crate::pagination::id_page(
+                    rows,
+                    "payments.recorded",
+                    page,
+                    super::rows::payment,
+                    |p| p.id.as_uuid(),
+                )
+            })
+            .collect()
+    }
+
     /// How many entries an allocation's ledger has.
     pub async fn payment_count(&self, id: AllocationId) -> Result<u64, RepoError> {
         Ok(payment::Entity::find()
@@ -508,29 +542,51 @@ impl Allocations<'_> {
     /// Every budget of an allocation: the original first, then each revision.
     #[instrument(name = "repo.allocations.budgets", skip_all)]
     pub async fn budgets(&self, id: AllocationId) -> Result<Vec<BudgetEntry>, RepoError> {
+        Ok(self
+            .budgets_of(&[id])
+            .await?
+            .remove(&id)
+            .unwrap_or_default())
+    }
+
+    /// The budgets of each of these allocations, each oldest first, in one statement (an
+    /// allocation without budgets is absent).
+    #[instrument(name = "repo.allocations.budgets_of", skip_all, fields(n = ids.len()))]
+    pub async fn budgets_of(
+        &self,
+        ids: &[AllocationId],
+    ) -> Result<HashMap<AllocationId, Vec<BudgetEntry>>, RepoError> {
         let rows = allocation_budget::Entity::find()
-            .filter(allocation_budget::Column::AllocationId.eq(id.as_uuid()))
+            .filter(super::any_of(
+                self.db.backend(),
+                allocation_budget::Column::AllocationId,
+                ids.iter().map(AllocationId::as_uuid),
+            ))
+            .order_by_asc(allocation_budget::Column::AllocationId)
             .order_by_asc(allocation_budget::Column::RecordedAt)
             .order_by_asc(allocation_budget::Column::Id)
             .all(self.db.connection())
             .await?;
-        rows.into_iter()
-            .map(|row| {
-                let cents = |c: i64| {
-                    Euros::from_cents(c)
-                        .ok_or_else(|| RepoError::Corrupt(format!("budget {}: amount", row.id)))
-                };
-                Ok(BudgetEntry {
-                    kind: BudgetKind::from_code(&row.kind)
-                        .ok_or_else(|| RepoError::Corrupt(format!("budget {}: kind", row.id)))?,
-                    eligible_cost: cents(row.eligible_cost_cents)?,
-                    eu_contribution: cents(row.eu_contribution_cents)?,
-                    national_contribution: cents(row.national_contribution_cents)?,
-                    reason: row.reason.clone(),
-                    recorded_at: row.recorded_at,
-                })
-            })
-            .collect()
+        let mut out: HashMap<AllocationId, Vec<BudgetEntry>> = HashMap::new();
+        for row in rows {
+            let cents = |c: i64| {
+                Euros::from_cents(c)
+                    .ok_or_else(|| RepoError::Corrupt(format!("budget {}: amount", row.id)))
+            };
+            let entry = BudgetEntry {
+                kind: BudgetKind::from_code(&row.kind)
+                    .ok_or_else(|| RepoError::Corrupt(format!("budget {}: kind", row.id)))?,
+                eligible_cost: cents(row.eligible_cost_cents)?,
+                eu_contribution: cents(row.eu_contribution_cents)?,
+                national_contribution: cents(row.national_contribution_cents)?,
+                reason: row.reason.clone(),
+                recorded_at: row.recorded_at,
+            };
+            out.entry(AllocationId::from_uuid(row.allocation_id))
+                .or_default()
+                .push(entry);
+        }
+        Ok(out)
     }
 
     #[instrument(name = "repo.allocations.get", skip_all, fields(allocation = %id))]

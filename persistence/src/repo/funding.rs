@@ -1,6 +1,8 @@
 //! Funding streams and their co-financing ceiling rules (read side; the rows are seeded by the
 //! core migration).
 
+use std::collections::HashMap;
+
 use domain::ValidationError;
 use domain::funding::{CeilingCase, CeilingRule, FundingStream};
 use domain::ids::{ActorId, CeilingRuleId, StreamId};
@@ -125,17 +127,42 @@ impl Funding<'_> {
     /// The actors that manage a stream.
     #[instrument(name = "repo.funding.managers", skip_all, fields(stream = %stream))]
     pub async fn managers(&self, stream: StreamId) -> Result<Vec<ActorId>, RepoError> {
-        Ok(stream_manager::Entity::find()
-            .filter(stream_manager::Column::StreamId.eq(stream.as_uuid()))
-            .filter(stream_manager::Column::EndedAt.is_null())
-            .select_only()
-            .column(stream_manager::Column::ActorId)
-            .into_tuple::<uuid::Uuid>()
-            .all(self.db.connection())
+        Ok(self
+            .managers_of(&[stream])
             .await?
-            .into_iter()
-            .map(ActorId::from_uuid)
-            .collect())
+            .remove(&stream)
+            .unwrap_or_default())
+    }
+
+    /// The current managers of each of these streams, in one statement (a stream without
+    /// managers is absent).
+    #[instrument(name = "repo.funding.managers_of", skip_all, fields(n = streams.len()))]
+    pub async fn managers_of(
+        &self,
+        streams: &[StreamId],
+    ) -> Result<HashMap<StreamId, Vec<ActorId>>, RepoError> {
+        let rows = stream_manager::Entity::find()
+            .filter(super::any_of(
+                self.db.backend(),
+                stream_manager::Column::StreamId,
+                streams.iter().map(StreamId::as_uuid),
+            ))
+            .filter(stream_manager::Column::EndedAt.is_null())
+            .order_by_asc(stream_manager::Column::StreamId)
+            .order_by_asc(stream_manager::Column::ActorId)
+            .select_only()
+            .column(stream_manager::Column::StreamId)
+            .column(stream_manager::Column::ActorId)
+            .into_tuple::<(uuid::Uuid, uuid::Uuid)>()
+            .all(self.db.connection())
+            .await?;
+        let mut out: HashMap<StreamId, Vec<ActorId>> = HashMap::new();
+        for (stream, actor) in rows {
+            out.entry(StreamId::from_uuid(stream))
+                .or_default()
+                .push(ActorId::from_uuid(actor));
+        }
+        Ok(out)
     }
 
     /// How many streams an actor manages (a funder must manage at least one).
