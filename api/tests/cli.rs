@@ -1,5 +1,6 @@
 //! The `registry` binary: it refuses to start without a proper secret unless `--dev`, mints
-//! tokens the server accepts, and prints the committed schema.
+//! tokens the server accepts, prints the committed schema, imports files (whole or skipping
+//! invalid lines) and writes synthetic data, with exit statuses and messages a user sees.
 
 use std::process::{Command, Output};
 
@@ -169,4 +170,144 @@ async fn audit_verify_names_a_tampered_event_and_exits_1() {
         stderr(&output)
     );
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A fresh SQLite database in a directory of its own, and a runner of `registry` on it.
+struct Scratch {
+    dir: std::path::PathBuf,
+    url: String,
+}
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "registry-cli-{name}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default()
+        ));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let url = format!("sqlite://{}/cli.db?mode=rwc", dir.display());
+        Self { dir, url }
+    }
+
+    fn file(&self, name: &str, content: &str) -> String {
+        let path = self.dir.join(name);
+        std::fs::write(&path, content).expect("write");
+        path.display().to_string()
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_registry"))
+            .args(args)
+            .env("DATABASE_URL", &self.url)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run registry")
+    }
+
+    async fn rows(&self, table: &str) -> i64 {
+        use sea_orm::ConnectionTrait;
+        let db = persistence::Database::connect(&self.url).await.expect("db");
+        let row = db
+            .connection()
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.connection().get_database_backend(),
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .expect("count")
+            .expect("a row");
+        let n = row.try_get("", "n").expect("n");
+        db.close().await.expect("close");
+        n
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// `registry import` as a user runs it: an invalid line refuses the whole file with its line
+/// and field, exit status 1 and nothing written; `--skip-invalid` (whatever the default of
+/// `--all-or-nothing`) imports the valid lines and names the others; CSV takes `--type`.
+#[tokio::test]
+async fn import_refuses_an_invalid_file_whole_or_skips_its_invalid_lines() {
+    let scratch = Scratch::new("import");
+    let file = scratch.file(
+        "actors.jsonl",
+        "{\"type\":\"actor\",\"kind\":\"NGO\",\"name\":\"Centro Astalli\",\"country\":\"IT\"}\n\
+         {\"type\":\"actor\",\"kind\":\"NGO\",\"name\":\"\",\"country\":\"IT\"}\n",
+    );
+    let refused = scratch.run(&["import", "--format", "jsonl", &file]);
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    let message = stderr(&refused);
+    assert!(
+        message.contains("import refused, nothing was written")
+            && message.contains("line 2: name: "),
+        "{message}"
+    );
+    assert_eq!(scratch.rows("actor").await, 0);
+    assert_eq!(scratch.rows("audit_event").await, 0);
+
+    let skipped = scratch.run(&["import", "--format", "jsonl", "--skip-invalid", &file]);
+    assert!(skipped.status.success(), "{}", stderr(&skipped));
+    assert!(
+        stderr(&skipped).contains("skipped: line 2: name: "),
+        "{}",
+        stderr(&skipped)
+    );
+    let out = String::from_utf8_lossy(&skipped.stdout);
+    assert!(
+        out.starts_with("1 actors, 0 partnerships, 0 memberships and 0 allocations imported in ")
+            && out.contains("; 1 lines skipped"),
+        "{out}"
+    );
+    assert_eq!(scratch.rows("actor").await, 1);
+    assert_eq!(scratch.rows("audit_event").await, 1, "one import event");
+
+    let csv = scratch.file(
+        "actors.csv",
+        "kind,name,country,nutsCode,nutsVersion,population,parentId\nREGION,Lazio,IT,ITI4,2021,,\n",
+    );
+    let untyped = scratch.run(&["import", "--format", "csv", &csv]);
+    assert_eq!(untyped.status.code(), Some(1));
+    assert!(stderr(&untyped).contains("--type"), "{}", stderr(&untyped));
+    let typed = scratch.run(&["import", "--format", "csv", "--type", "actor", &csv]);
+    assert!(typed.status.success(), "{}", stderr(&typed));
+    assert_eq!(scratch.rows("actor").await, 2);
+}
+
+/// `registry seed-synthetic` refuses a scale outside (0, 100] with the rule, and writes the
+/// scale's counts into an empty registry only.
+#[tokio::test]
+async fn seed_synthetic_checks_its_scale_and_wants_an_empty_registry() {
+    let scratch = Scratch::new("synthetic");
+    for bad in ["0", "101"] {
+        let output = scratch.run(&["seed-synthetic", "--scale", bad]);
+        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains("scale: must be above 0 and at most 100"),
+            "{}",
+            stderr(&output)
+        );
+    }
+    let output = scratch.run(&["seed-synthetic", "--scale", "0.01"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(scratch.rows("actor").await, 100);
+    assert_eq!(scratch.rows("partnership").await, 500);
+    assert_eq!(scratch.rows("membership").await, 2500);
+    assert_eq!(scratch.rows("allocation").await, 1000);
+    let again = scratch.run(&["seed-synthetic", "--scale", "0.01"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains("empty registry"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(scratch.rows("actor").await, 100, "nothing added");
 }
