@@ -256,6 +256,54 @@ where
     Ok(out)
 }
 
+/// How many rows each of `queries` (each filtered, not limited) matches, in one statement per
+/// 100 queries: `SELECT i AS batch_key, COUNT(*) AS n FROM (query i) UNION ALL ...`: the
+/// `totalCount` of a nested list for every parent of a page at once.
+pub(crate) async fn count_each<E>(
+    conn: &impl sea_orm::ConnectionTrait,
+    queries: Vec<sea_orm::Select<E>>,
+) -> Result<Vec<u64>, crate::RepoError>
+where
+    E: sea_orm::EntityTrait,
+{
+    use sea_orm::QueryTrait;
+    use sea_orm::sea_query::{Alias, Expr, Query, UnionType};
+    let mut out = vec![0_u64; queries.len()];
+    let mut queries = queries.into_iter().enumerate().peekable();
+    while queries.peek().is_some() {
+        let mut statement: Option<sea_orm::sea_query::SelectStatement> = None;
+        for (i, query) in queries.by_ref().take(BRANCHES_PER_STATEMENT) {
+            let branch = Query::select()
+                .expr_as(
+                    Expr::val(i64::try_from(i).unwrap_or(i64::MAX)),
+                    Alias::new("batch_key"),
+                )
+                .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+                .from_subquery(query.into_query(), Alias::new(format!("c{i}")))
+                .to_owned();
+            match statement.as_mut() {
+                None => statement = Some(branch),
+                Some(s) => {
+                    s.union(UnionType::All, branch);
+                }
+            }
+        }
+        let Some(statement) = statement else {
+            break;
+        };
+        for row in conn.query_all(&statement).await? {
+            let key: i64 = row.try_get("", "batch_key")?;
+            let n: i64 = row.try_get("", "n")?;
+            let slot = usize::try_from(key)
+                .ok()
+                .and_then(|k| out.get_mut(k))
+                .ok_or_else(|| crate::RepoError::Corrupt(format!("batch key {key}")))?;
+            *slot = u64::try_from(n).unwrap_or_default();
+        }
+    }
+    Ok(out)
+}
+
 /// The first `first + 1` rows of each partition, ordered by id, in one statement: a window
 /// function ranks the rows of each parent (`partition` names the parent column, as
 /// `membership.partnership_id`), so the nested pages of a whole page of parents cost one

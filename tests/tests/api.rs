@@ -1558,8 +1558,8 @@ async fn nested_lists_of_actors_streams_and_programmes_are_batched(app: &TestApp
     }
 
     let query = r#"query($first: Int) { actors(first: $first, filter: { nameContains: "Lead" }) {
-        nodes { name children(first: 5) { nodes { name } }
-                partnerships(first: 5) { nodes { title } } } } }"#;
+        nodes { name children(first: 5) { totalCount nodes { name } }
+                partnerships(first: 5) { totalCount nodes { title } } } } }"#;
     let mut costs = Vec::new();
     for first in [10, 100] {
         let before = app.db.statement_count();
@@ -1577,6 +1577,9 @@ async fn nested_lists_of_actors_streams_and_programmes_are_batched(app: &TestApp
         };
         assert_eq!(nodes[0]["name"], "Lead 000");
         assert_eq!(names(&nodes[0]), ["Child A", "Child B"], "by name");
+        assert_eq!(nodes[0]["children"]["totalCount"], 2);
+        assert_eq!(nodes[2]["children"]["totalCount"], 0);
+        assert_eq!(nodes[first - 1]["partnerships"]["totalCount"], 1);
         assert_eq!(names(&nodes[1]), ["Child C", "Child D"]);
         assert!(names(&nodes[2]).is_empty());
         assert_eq!(
@@ -1586,8 +1589,9 @@ async fn nested_lists_of_actors_streams_and_programmes_are_batched(app: &TestApp
     }
     assert_eq!(costs[0], costs[1], "{costs:?}");
     assert_eq!(
-        costs[1], 3,
-        "actors, children, partnerships (with their themes): {costs:?}"
+        costs[1], 5,
+        "actors, children, partnerships (with their themes), and each list's counts for all \
+         parents: {costs:?}"
     );
 
     // A nested cursor continues the nested list.
@@ -1633,10 +1637,10 @@ async fn nested_lists_of_actors_streams_and_programmes_are_batched(app: &TestApp
         ])
     );
     // Streams, programmes, one UNION for each of the two nested lists, the partnerships (with
-    // their themes), and the three streams' counts (`totalCount` is counted per list). The
-    // partnerships are one statement when the streams and the programmes arrive in the same
-    // step of the execution, two when they do not (the two root lists are read concurrently).
-    assert!((8..=9).contains(&cost), "{cost}");
+    // their themes), and the three streams' counts in one statement. The partnerships are one
+    // statement when the streams and the programmes arrive in the same step of the execution,
+    // two when they do not (the two root lists are read concurrently).
+    assert!((6..=7).contains(&cost), "{cost}");
 }
 
 /// The nested page's query with every field of its types; `wrap` puts each selection set in
@@ -1891,7 +1895,7 @@ async fn budgets_payments_and_managers_are_batched(app: &TestApp) {
 
     let query = r#"query($first: Int) { allocations(first: $first) { nodes {
         budgets { kind euContribution }
-        payments(first: 1) { nodes { amount } pageInfo { hasNextPage } }
+        payments(first: 1) { totalCount nodes { amount } pageInfo { hasNextPage } }
         stream { code managers { name } } } } }"#;
     let mut costs = Vec::new();
     for first in [10, 100] {
@@ -1906,11 +1910,11 @@ async fn budgets_payments_and_managers_are_batched(app: &TestApp) {
         );
         assert_eq!(
             nodes[1]["payments"],
-            json!({ "nodes": [{ "amount": "100.00" }], "pageInfo": { "hasNextPage": true } })
+            json!({ "totalCount": 2, "nodes": [{ "amount": "100.00" }], "pageInfo": { "hasNextPage": true } })
         );
         assert_eq!(
             nodes[2]["payments"],
-            json!({ "nodes": [], "pageInfo": { "hasNextPage": false } })
+            json!({ "totalCount": 0, "nodes": [], "pageInfo": { "hasNextPage": false } })
         );
         let mut names: Vec<&str> = nodes[first - 1]["stream"]["managers"]
             .as_array()
@@ -1924,7 +1928,8 @@ async fn budgets_payments_and_managers_are_batched(app: &TestApp) {
     }
     assert_eq!(costs[0], costs[1], "{costs:?}");
     assert_eq!(
-        costs[1], 6,
-        "allocations, budgets, payments, streams, managers, their actors: {costs:?}"
+        costs[1], 7,
+        "allocations, budgets, payments and their counts, streams, managers, their actors: \
+         {costs:?}"
     );
 }

@@ -10,7 +10,7 @@ use domain::ids::{ActorId, AllocationId, PartnershipId};
 use persistence::repo::{
     ActorFilter, AllocationFilter, DraftVisibility, PartnershipFilter, ProgrammeFilter,
 };
-use persistence::{Cursor, Database, Page, PageRequest, SortDirection};
+use persistence::{Cursor, Page, PageRequest, SortDirection};
 
 use super::in_place::{InPlace, InPlaceConnection};
 use crate::error::{ApiError, ApiResult};
@@ -60,8 +60,9 @@ pub(crate) fn encode_cursor(cursor: &Cursor) -> String {
     URL_SAFE_NO_PAD.encode(cursor.encode())
 }
 
-/// What `totalCount` counts.
-#[derive(Debug, Clone)]
+/// What `totalCount` counts; a loader key, so that the counts of a nested list for every
+/// parent of a page are one statement (`super::loaders`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Count {
     Actors(ActorFilter),
     Partnerships(PartnershipFilter),
@@ -80,28 +81,17 @@ impl TotalCount {
     /// How many items match the same filters as the page (each counted once). Computed only
     /// when asked for.
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        let db = ctx.data::<Database>()?;
         let count = match &self.0 {
-            Count::Actors(filter) => db.actors().count(filter).await,
-            Count::Partnerships(filter) => db.partnerships().count(filter).await,
             Count::MembersOfPartnership(id, former) => {
                 let key = super::loaders::MemberCount {
                     partnership: *id,
                     include_former: *former,
                 };
-                return Ok(super::load(ctx, key)
-                    .await?
-                    .map_or(0, |n| i64::try_from(n).unwrap_or(i64::MAX)));
+                super::load(ctx, key).await?
             }
-            Count::MembershipsOfActor(id, former, drafts) => {
-                db.memberships().count_of_actor(*id, *former, *drafts).await
-            }
-            Count::Allocations(filter) => db.allocations().count(filter).await,
-            Count::Programmes(filter) => db.programmes().count(filter).await,
-            Count::PaymentsOfAllocation(id) => db.allocations().payment_count(*id).await,
-        }
-        .map_err(ApiError::from)?;
-        Ok(i64::try_from(count).unwrap_or(i64::MAX))
+            count => super::load(ctx, count.clone()).await?,
+        };
+        Ok(count.map_or(0, |n| i64::try_from(n).unwrap_or(i64::MAX)))
     }
 }
 

@@ -19,6 +19,7 @@ use persistence::repo::{
 };
 use persistence::{Database, Page, PageRequest, RepoError};
 
+use super::connection::Count;
 use crate::error::ApiError;
 
 pub struct RepoLoader {
@@ -295,6 +296,85 @@ impl Loader<RulesOfStream> for RepoLoader {
             out.entry(RulesOfStream(rule.stream_id))
                 .or_default()
                 .push(rule);
+        }
+        Ok(out)
+    }
+}
+
+/// `totalCount`s, by what they count: those of one kind load in one statement for all the
+/// lists of a response that ask (a nested list's count for every parent of a page).
+impl Loader<Count> for RepoLoader {
+    type Value = u64;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[Count]) -> Result<HashMap<Count, u64>, ApiError> {
+        let mut actors = Vec::new();
+        let mut partnerships = Vec::new();
+        let mut allocations = Vec::new();
+        let mut payments = Vec::new();
+        let mut memberships: HashMap<(bool, DraftVisibility), Vec<ActorId>> = HashMap::new();
+        let mut out = HashMap::new();
+        for key in keys {
+            match key {
+                Count::Actors(filter) => actors.push(filter.clone()),
+                Count::Partnerships(filter) => partnerships.push(filter.clone()),
+                Count::Allocations(filter) => allocations.push(filter.clone()),
+                Count::PaymentsOfAllocation(id) => payments.push(*id),
+                Count::MembershipsOfActor(id, former, drafts) => {
+                    memberships.entry((*former, *drafts)).or_default().push(*id)
+                }
+                // Top-level lists only, one a response: no batch to make.
+                Count::Programmes(filter) => {
+                    let n = self.db.programmes().count(filter).await?;
+                    out.insert(key.clone(), n);
+                }
+                Count::MembersOfPartnership(id, former) => {
+                    let n = self
+                        .db
+                        .memberships()
+                        .count_of_partnership(*id, *former)
+                        .await?;
+                    out.insert(key.clone(), n);
+                }
+            }
+        }
+        if !actors.is_empty() {
+            let counts = self.db.actors().count_many(&actors).await?;
+            out.extend(actors.into_iter().map(Count::Actors).zip(counts));
+        }
+        if !partnerships.is_empty() {
+            let counts = self.db.partnerships().count_many(&partnerships).await?;
+            out.extend(
+                partnerships
+                    .into_iter()
+                    .map(Count::Partnerships)
+                    .zip(counts),
+            );
+        }
+        if !allocations.is_empty() {
+            let counts = self.db.allocations().count_many(&allocations).await?;
+            out.extend(allocations.into_iter().map(Count::Allocations).zip(counts));
+        }
+        if !payments.is_empty() {
+            let counts = self.db.allocations().payment_counts(&payments).await?;
+            out.extend(
+                payments
+                    .into_iter()
+                    .map(Count::PaymentsOfAllocation)
+                    .zip(counts),
+            );
+        }
+        for ((former, drafts), ids) in memberships {
+            let counts = self
+                .db
+                .memberships()
+                .counts_of_actors(&ids, former, drafts)
+                .await?;
+            out.extend(
+                ids.into_iter()
+                    .map(|id| Count::MembershipsOfActor(id, former, drafts))
+                    .zip(counts),
+            );
         }
         Ok(out)
     }

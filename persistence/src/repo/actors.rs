@@ -23,7 +23,7 @@ use crate::{Backend, Database, RepoError};
 const MAX_DEPTH: usize = 32;
 
 /// Which actors to list. Empty lists mean "any".
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ActorFilter {
     pub kinds: Vec<ActorKind>,
     pub countries: Vec<CountryCode>,
@@ -267,6 +267,17 @@ impl Actors<'_> {
             .filter(condition(filter))
             .count(self.db.connection())
             .await?)
+    }
+
+    /// [`Self::count`] for each of these filters (the `totalCount` of a nested list for every
+    /// parent of a page), in one statement.
+    #[instrument(name = "repo.actors.count_many", skip_all, fields(n = filters.len()))]
+    pub async fn count_many(&self, filters: &[ActorFilter]) -> Result<Vec<u64>, RepoError> {
+        let queries = filters
+            .iter()
+            .map(|filter| actor::Entity::find().filter(condition(filter)))
+            .collect();
+        crate::pagination::count_each(self.db.connection(), queries).await
     }
 
     /// Ids of the ancestors of `id`, nearest first.

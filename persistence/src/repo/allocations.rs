@@ -60,7 +60,7 @@ pub struct AllocationChange {
 }
 
 /// Which allocations to list, count, sum or export. Empty lists mean "any".
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct AllocationFilter {
     pub streams: Vec<StreamId>,
     pub programmes: Vec<ProgrammeId>,
@@ -490,6 +490,18 @@ impl Allocations<'_> {
             .collect()
     }
 
+    /// [`Self::payment_count`] for each of these allocations, in one statement.
+    #[instrument(name = "repo.allocations.payment_counts", skip_all, fields(n = ids.len()))]
+    pub async fn payment_counts(&self, ids: &[AllocationId]) -> Result<Vec<u64>, RepoError> {
+        let queries = ids
+            .iter()
+            .map(|id| {
+                payment::Entity::find().filter(payment::Column::AllocationId.eq(id.as_uuid()))
+            })
+            .collect();
+        crate::pagination::count_each(self.db.connection(), queries).await
+    }
+
     /// How many entries an allocation's ledger has.
     pub async fn payment_count(&self, id: AllocationId) -> Result<u64, RepoError> {
         Ok(payment::Entity::find()
@@ -728,6 +740,17 @@ impl Allocations<'_> {
             .filter(filter.condition())
             .count(self.db.connection())
             .await?)
+    }
+
+    /// [`Self::count`] for each of these filters (the `totalCount` of a nested list for every
+    /// parent of a page), in one statement.
+    #[instrument(name = "repo.allocations.count_many", skip_all, fields(n = filters.len()))]
+    pub async fn count_many(&self, filters: &[AllocationFilter]) -> Result<Vec<u64>, RepoError> {
+        let queries = filters
+            .iter()
+            .map(|filter| allocation::Entity::find().filter(filter.condition()))
+            .collect();
+        crate::pagination::count_each(self.db.connection(), queries).await
     }
 }
 

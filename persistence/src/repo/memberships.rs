@@ -428,6 +428,28 @@ impl Memberships<'_> {
         .await
     }
 
+    /// [`Self::count_of_actor`] for each of these actors, in one statement.
+    #[instrument(name = "repo.memberships.counts_of_actors", skip_all, fields(n = ids.len()))]
+    pub async fn counts_of_actors(
+        &self,
+        ids: &[ActorId],
+        include_former: bool,
+        drafts: DraftVisibility,
+    ) -> Result<Vec<u64>, RepoError> {
+        let queries = ids
+            .iter()
+            .map(|id| {
+                count_query(
+                    membership::Column::ActorId,
+                    id.as_uuid(),
+                    include_former,
+                    drafts,
+                )
+            })
+            .collect();
+        crate::pagination::count_each(self.db.connection(), queries).await
+    }
+
     async fn count(
         &self,
         column: membership::Column,
@@ -435,14 +457,9 @@ impl Memberships<'_> {
         include_former: bool,
         drafts: DraftVisibility,
     ) -> Result<u64, RepoError> {
-        let mut query = membership::Entity::find().filter(column.eq(value));
-        if let Some(visible) = drafts.on_column(membership::Column::PartnershipId) {
-            query = query.filter(visible);
-        }
-        if !include_former {
-            query = query.filter(membership::Column::LeftOn.is_null());
-        }
-        Ok(query.count(self.db.connection()).await?)
+        Ok(count_query(column, value, include_former, drafts)
+            .count(self.db.connection())
+            .await?)
     }
 
     async fn page(
@@ -516,4 +533,21 @@ async fn open_partnership(
         ));
     }
     Ok((kind, status))
+}
+
+/// The memberships [`Memberships::count`] counts.
+fn count_query(
+    column: membership::Column,
+    value: uuid::Uuid,
+    include_former: bool,
+    drafts: DraftVisibility,
+) -> sea_orm::Select<membership::Entity> {
+    let mut query = membership::Entity::find().filter(column.eq(value));
+    if let Some(visible) = drafts.on_column(membership::Column::PartnershipId) {
+        query = query.filter(visible);
+    }
+    if !include_former {
+        query = query.filter(membership::Column::LeftOn.is_null());
+    }
+    query
 }

@@ -25,7 +25,7 @@ use crate::{Backend, Database, RepoError};
 
 /// Which partnerships to list. Empty lists mean "any"; several values of one list mean "any
 /// of them"; different fields must all hold.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct PartnershipFilter {
     pub themes: Vec<Theme>,
     pub kinds: Vec<PartnershipKind>,
@@ -303,6 +303,17 @@ impl Partnerships<'_> {
             .filter(condition(filter))
             .count(self.db.connection())
             .await?)
+    }
+
+    /// [`Self::count`] for each of these filters (the `totalCount` of a nested list for every
+    /// parent of a page), in one statement.
+    #[instrument(name = "repo.partnerships.count_many", skip_all, fields(n = filters.len()))]
+    pub async fn count_many(&self, filters: &[PartnershipFilter]) -> Result<Vec<u64>, RepoError> {
+        let queries = filters
+            .iter()
+            .map(|filter| partnership::Entity::find().filter(condition(filter)))
+            .collect();
+        crate::pagination::count_each(self.db.connection(), queries).await
     }
 }
 

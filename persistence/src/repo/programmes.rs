@@ -17,7 +17,7 @@ use crate::pagination::{Cursor, Page, PageRequest, SortDirection, SortValue, aft
 use crate::{Database, RepoError};
 
 /// Which programmes to list. Empty lists mean "any".
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ProgrammeFilter {
     pub streams: Vec<StreamId>,
     pub countries: Vec<CountryCode>,
