@@ -439,8 +439,9 @@ enum Created {
     Other,
 }
 
-/// The fields of an input object: name, and whether it must be given.
-type Fields = Vec<(String, bool)>;
+/// The fields of an input object: each one's name, whether it must be given, and its type's
+/// name (`NaiveDate` for `[NaiveDate!]`).
+type Fields = Vec<(String, bool, String)>;
 
 fn fields_of<T: InputType>() -> Fields {
     use async_graphql::registry::{MetaType, Registry};
@@ -451,7 +452,10 @@ fn fields_of<T: InputType>() -> Fields {
             .values()
             .map(|f| {
                 let required = f.ty.ends_with('!') && f.default_value.is_none();
-                (f.name.clone(), required)
+                let base =
+                    f.ty.trim_matches(|c| matches!(c, '[' | ']' | '!'))
+                        .to_owned();
+                (f.name.clone(), required, base)
             })
             .collect(),
         _ => Vec::new(),
@@ -483,15 +487,15 @@ fn parse_input<T: InputType>(record: Map<String, Value>) -> Result<T, LineFailur
     let known = fields::<T>();
     if let Some(unknown) = record
         .keys()
-        .find(|k| !known.iter().any(|(name, _)| name == *k))
+        .find(|k| !known.iter().any(|(name, _, _)| name == *k))
     {
         return Err(LineFailure::Invalid(format!(
             "{unknown}: is not a field of this type of line"
         )));
     }
-    if let Some((missing, _)) = known
+    if let Some((missing, _, _)) = known
         .iter()
-        .find(|(name, required)| *required && record.get(name).is_none_or(Value::is_null))
+        .find(|(name, required, _)| *required && record.get(name).is_none_or(Value::is_null))
     {
         return Err(LineFailure::Invalid(format!("{missing}: is required")));
     }
@@ -499,19 +503,80 @@ fn parse_input<T: InputType>(record: Map<String, Value>) -> Result<T, LineFailur
         .iter()
         .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), format!("\"{s}\""))))
         .collect();
-    let value = async_graphql::Value::from_json(Value::Object(record))
+    let value = async_graphql::Value::from_json(Value::Object(record.clone()))
         .map_err(|e| LineFailure::Invalid(format!("not a valid record: {e}")))?;
     T::parse(Some(value)).map_err(|e| {
         let message = e.into_server_error(async_graphql::Pos::default()).message;
-        let field = quoted
+        let quoting = quoted
             .iter()
             .find(|(_, q)| message.contains(q.as_str()))
-            .map(|(k, _)| k.clone());
-        LineFailure::Invalid(match field {
-            Some(field) => format!("{field}: {message}"),
-            None => message,
-        })
+            .map(|(k, _)| (k.clone(), message.clone()));
+        LineFailure::Invalid(
+            match quoting.or_else(|| scalar_failure(known, &record, &message)) {
+                Some((field, message)) => format!("{field}: {message}"),
+                None => message,
+            },
+        )
     })
+}
+
+/// The field a coercion error is about, and the rule it broke: async-graphql's message names
+/// the type that failed (`Failed to parse "NaiveDate": input is out of range (occurred while
+/// parsing ...)`) but not the field, and quotes the value only for some types. The field is
+/// the one of that type whose value fails on its own; the rule is ours for the scalars, the
+/// message's own words otherwise (an enumeration's missing value).
+fn scalar_failure(
+    known: &Fields,
+    record: &Map<String, Value>,
+    message: &str,
+) -> Option<(String, String)> {
+    fn fails<S: InputType>(value: &Value) -> bool {
+        let values = match value {
+            Value::Array(items) => items.clone(),
+            one => vec![one.clone()],
+        };
+        values.into_iter().any(|v| {
+            async_graphql::Value::from_json(v).map_or(true, |v| S::parse(Some(v)).is_err())
+        })
+    }
+    type Check = fn(&Value) -> bool;
+    const SCALARS: [(&str, Check, &str); 4] = [
+        (
+            "NaiveDate",
+            fails::<NaiveDate>,
+            "must be a date (YYYY-MM-DD)",
+        ),
+        (
+            "DateTime",
+            fails::<chrono::DateTime<chrono::Utc>>,
+            "must be an RFC 3339 date and time",
+        ),
+        (
+            "Decimal",
+            fails::<crate::graphql::scalars::Decimal>,
+            "must be a decimal number written as a string",
+        ),
+        ("Int", fails::<i32>, "must be a whole number"),
+    ];
+    let rest = message.strip_prefix("Failed to parse \"")?;
+    let (ty, rest) = rest.split_once('"')?;
+    let reason = rest
+        .trim_start_matches(':')
+        .split(" (occurred while parsing")
+        .next()
+        .unwrap_or_default()
+        .trim();
+    let mut candidates = known
+        .iter()
+        .filter(|(name, _, field_ty)| field_ty == ty && record.get(name).is_some());
+    match SCALARS.iter().find(|(name, _, _)| *name == ty) {
+        Some((_, check, rule)) => candidates
+            .find(|(name, _, _)| record.get(name).is_some_and(check))
+            .map(|(name, _, _)| (name.clone(), (*rule).to_owned())),
+        None => candidates
+            .next()
+            .map(|(name, _, _)| (name.clone(), reason.to_owned())),
+    }
 }
 
 fn today() -> NaiveDate {

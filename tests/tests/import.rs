@@ -232,6 +232,36 @@ async fn an_invalid_line_rolls_the_whole_file_back_and_names_line_and_field(app:
             json!({ "type": "grant", "amount": 1 }),
             "line 8: type: must be actor, partnership, membership or allocation",
         ),
+        (
+            json!({ "type": "partnership", "title": "X", "kind": "MULTISTAKEHOLDER_PLATFORM",
+                    "startDate": "2024-01-01", "endDate": "someday", "leadActorRef": "calp" }),
+            "line 8: endDate: must be a date (YYYY-MM-DD)",
+        ),
+        (
+            json!({ "type": "partnership", "title": "X", "kind": "BOOK_CLUB",
+                    "startDate": "2024-01-01", "leadActorRef": "calp" }),
+            "line 8: kind: ",
+        ),
+        (
+            json!({ "type": "partnership", "title": "", "kind": "MULTISTAKEHOLDER_PLATFORM",
+                    "startDate": "2024-01-01", "leadActorRef": "calp" }),
+            "line 8: title: ",
+        ),
+        (
+            json!({ "type": "partnership", "title": "X", "kind": "MULTISTAKEHOLDER_PLATFORM",
+                    "startDate": "2024-05-01", "endDate": "2024-01-01", "leadActorRef": "calp" }),
+            "line 8: endDate: ",
+        ),
+        (
+            json!({ "type": "partnership", "title": "X", "kind": "MULTISTAKEHOLDER_PLATFORM",
+                    "themes": ["HOUSING", "HOUSING"], "startDate": "2024-01-01", "leadActorRef": "calp" }),
+            "line 8: themes: ",
+        ),
+        (
+            json!({ "type": "partnership", "title": "X", "kind": "MULTISTAKEHOLDER_PLATFORM",
+                    "startDate": "2024-01-01" }),
+            "line 8: leadActorId: is required (or leadActorRef)",
+        ),
     ];
     for (bad, expected) in cases {
         let mut lines = country_file();
@@ -425,6 +455,42 @@ async fn csv_files_load_one_record_type_each(app: &TestApp) {
         .expect("imported");
     assert_eq!(app.count_rows("allocation").await, 1);
     assert_eq!(app.count_rows("membership").await, 2);
+
+    // An invalid line of each other record type, in CSV: the line (counting the header) and
+    // the field, and nothing written.
+    let before = app.all_counts().await;
+    let bad_csv = [
+        (
+            RecordType::Actor,
+            "kind,name,country\nNGO,Fine,IT\nNGO,Bad,XX\n".to_owned(),
+            "line 3: country: ",
+        ),
+        (
+            RecordType::Partnership,
+            format!(
+                "title,kind,themes,startDate,leadActorId,leadRoles\n\
+                 Fine,REGIONAL_SPONSORSHIP_PROGRAMME,HOUSING,2023-05-01,{lazio},FUNDING\n\
+                 Bad,REGIONAL_SPONSORSHIP_PROGRAMME,HOUSING,2023-13-01,{lazio},FUNDING\n"
+            ),
+            "line 3: startDate: must be a date (YYYY-MM-DD)",
+        ),
+        (
+            RecordType::Membership,
+            format!("partnershipId,actorId,roles,joinedOn\n{pid},{lazio},ACROBAT,2023-06-01\n"),
+            "line 2: roles: Enumeration type does not contain value \"ACROBAT\".",
+        ),
+    ];
+    for (record_type, content, expected) in bad_csv {
+        let f = file("bad.csv", &content);
+        let error = import(app, &f, Format::Csv, Some(record_type), false)
+            .await
+            .expect_err("refused");
+        assert!(
+            error.starts_with(expected),
+            "expected {expected:?}, got {error:?}"
+        );
+        assert_eq!(app.all_counts().await, before, "nothing written: {error}");
+    }
 
     // CSV needs the record type.
     let error = import(app, &f, Format::Csv, None, false)
