@@ -520,63 +520,20 @@ fn parse_input<T: InputType>(record: Map<String, Value>) -> Result<T, LineFailur
     })
 }
 
-/// The field a coercion error is about, and the rule it broke: async-graphql's message names
-/// the type that failed (`Failed to parse "NaiveDate": input is out of range (occurred while
-/// parsing ...)`) but not the field, and quotes the value only for some types. The field is
-/// the one of that type whose value fails on its own; the rule is ours for the scalars, the
-/// message's own words otherwise (an enumeration's missing value).
+/// The field of a line a coercion error is about, and the rule it broke
+/// (`crate::graphql::coercion`).
 fn scalar_failure(
     known: &Fields,
     record: &Map<String, Value>,
     message: &str,
 ) -> Option<(String, String)> {
-    fn fails<S: InputType>(value: &Value) -> bool {
-        let values = match value {
-            Value::Array(items) => items.clone(),
-            one => vec![one.clone()],
-        };
-        values.into_iter().any(|v| {
-            async_graphql::Value::from_json(v).map_or(true, |v| S::parse(Some(v)).is_err())
-        })
-    }
-    type Check = fn(&Value) -> bool;
-    const SCALARS: [(&str, Check, &str); 4] = [
-        (
-            "NaiveDate",
-            fails::<NaiveDate>,
-            "must be a date (YYYY-MM-DD)",
-        ),
-        (
-            "DateTime",
-            fails::<chrono::DateTime<chrono::Utc>>,
-            "must be an RFC 3339 date and time",
-        ),
-        (
-            "Decimal",
-            fails::<crate::graphql::scalars::Decimal>,
-            "must be a decimal number written as a string",
-        ),
-        ("Int", fails::<i32>, "must be a whole number"),
-    ];
-    let rest = message.strip_prefix("Failed to parse \"")?;
-    let (ty, rest) = rest.split_once('"')?;
-    let reason = rest
-        .trim_start_matches(':')
-        .split(" (occurred while parsing")
-        .next()
-        .unwrap_or_default()
-        .trim();
-    let mut candidates = known
+    use crate::graphql::coercion::{failed_type, is_culprit, rule_text};
+    let (ty, reason) = failed_type(message)?;
+    known
         .iter()
-        .filter(|(name, _, field_ty)| field_ty == ty && record.get(name).is_some());
-    match SCALARS.iter().find(|(name, _, _)| *name == ty) {
-        Some((_, check, rule)) => candidates
-            .find(|(name, _, _)| record.get(name).is_some_and(check))
-            .map(|(name, _, _)| (name.clone(), (*rule).to_owned())),
-        None => candidates
-            .next()
-            .map(|(name, _, _)| (name.clone(), reason.to_owned())),
-    }
+        .filter(|(_, _, field_ty)| field_ty == ty)
+        .find(|(name, _, _)| record.get(name).is_some_and(|v| is_culprit(ty, v)))
+        .map(|(name, _, _)| (name.clone(), rule_text(ty, reason)))
 }
 
 fn today() -> NaiveDate {

@@ -195,6 +195,32 @@ pub(crate) fn id_page<M, T>(
     }))
 }
 
+/// The page of [`page_by_id`] for each of `queries` (one per parent, each filtered), in one
+/// statement per 100 parents ([`rows_of_each`]).
+pub(crate) async fn id_pages_of_each<E, T>(
+    conn: &impl sea_orm::ConnectionTrait,
+    queries: Vec<sea_orm::Select<E>>,
+    id: E::Column,
+    list: &str,
+    page: &PageRequest,
+    convert: impl Fn(E::Model) -> Result<T, crate::RepoError>,
+    id_of: impl Fn(&T) -> Uuid,
+) -> Result<Vec<Page<T>>, crate::RepoError>
+where
+    E: sea_orm::EntityTrait,
+{
+    let queries = queries
+        .into_iter()
+        .map(|query| id_page_query(query, id, list, page))
+        .collect::<Result<Vec<_>, _>>()?;
+    let order = [("id", direction(page.direction))];
+    rows_of_each(conn, queries, &order)
+        .await?
+        .into_iter()
+        .map(|rows| id_page(rows, list, page, &convert, &id_of))
+        .collect()
+}
+
 /// The most branches one statement of [`rows_of_each`] holds: SQLite refuses a compound
 /// SELECT of more than 500 terms, and a page has at most 100 parents.
 const BRANCHES_PER_STATEMENT: usize = 100;

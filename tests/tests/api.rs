@@ -733,10 +733,31 @@ async fn bad_input_gets_its_documented_error_and_changes_nothing(app: &TestApp) 
             "BAD_USER_INPUT",
             "input.leadRoles",
         ),
+        // Values the schema's own types refuse: async-graphql names the type, we the field.
+        (
+            partnership(json!({ "startDate": "2024-13-01" })),
+            "BAD_USER_INPUT",
+            "input.startDate",
+        ),
+        (
+            partnership(json!({ "endDate": "someday" })),
+            "BAD_USER_INPUT",
+            "input.endDate",
+        ),
     ];
     for (variables, code, field) in cases {
         expect_refused(app, CREATE_PARTNERSHIP, variables, code, Some(field)).await;
     }
+    let response = app
+        .graphql(
+            CREATE_PARTNERSHIP,
+            partnership(json!({ "startDate": "2024-13-01" })),
+        )
+        .await;
+    assert_eq!(
+        response["errors"][0]["message"],
+        "input.startDate: must be a date (YYYY-MM-DD)"
+    );
     // An unknown enum value is refused by the schema itself.
     expect_refused(
         app,
@@ -1358,7 +1379,8 @@ async fn internal_errors_never_show_database_text(app: &TestApp) {
 
 /// 100 partnerships, each with a lead, a partner and an allocation, written through the
 /// repositories (the HTTP path is tested elsewhere; this test is about reads).
-async fn hundred_partnerships(app: &TestApp) {
+/// 100 partnerships, each with a lead, a partner and an AMIF allocation; returns AMIF's id.
+async fn hundred_partnerships(app: &TestApp) -> domain::ids::StreamId {
     use domain::actor::{ActorKind, ActorProfile, ActorProfileParts};
     use domain::funding::{CeilingCase, ProgrammeDetails, ProgrammeParts};
     use domain::membership::{Role, RoleSet};
@@ -1474,6 +1496,7 @@ async fn hundred_partnerships(app: &TestApp) {
             .await
             .expect("allocation");
     }
+    amif.id
 }
 
 async fn nested_pages_cost_the_same_statements_at_any_size(app: &TestApp) {
@@ -1843,14 +1866,8 @@ async fn in_place_fields_answer_as_async_graphql_does(app: &TestApp) {
 async fn budgets_payments_and_managers_are_batched(app: &TestApp) {
     use domain::funding::{AllocationStatus, PaymentKind};
     use domain::money::Euros;
-    hundred_partnerships(app).await;
+    let amif = hundred_partnerships(app).await;
     let db = &app.db;
-    let amif = db
-        .funding()
-        .stream_by_code("AMIF")
-        .await
-        .expect("q")
-        .expect("AMIF");
     let managers = db
         .actors()
         .list(
@@ -1864,7 +1881,7 @@ async fn budgets_payments_and_managers_are_batched(app: &TestApp) {
         .expect("actors");
     for (_, actor) in &managers.items {
         db.funding()
-            .add_manager(amif.id, actor.id)
+            .add_manager(amif, actor.id)
             .await
             .expect("manager");
     }

@@ -60,8 +60,9 @@ fn before_execution(error: &mut ServerError) {
     }
 }
 
-/// Stamps the errors of an executed request that have no code yet.
-pub fn stamp_response(response: &mut Response) {
+/// Stamps the errors of an executed request that have no code yet; `variables` (the
+/// request's, when it had any) name the field of a value that failed to coerce.
+pub fn stamp_response(response: &mut Response, variables: Option<&serde_json::Value>) {
     for error in &mut response.errors {
         if has_code(error) {
             continue;
@@ -70,7 +71,16 @@ pub fn stamp_response(response: &mut Response) {
             before_execution(error);
         } else {
             // Raised on a field without a code of ours: async-graphql failed to coerce an
-            // argument or variable of that field.
+            // argument or variable of that field. Its message names the type, not the field.
+            if let Some((field, rule)) =
+                variables.and_then(|v| super::coercion::field_in_variables(&error.message, v))
+            {
+                error.message = format!("{field}: {rule}");
+                error
+                    .extensions
+                    .get_or_insert_with(Default::default)
+                    .set("field", field);
+            }
             stamp(error, codes::BAD_USER_INPUT);
         }
     }
@@ -100,7 +110,7 @@ mod tests {
             error.path = vec![PathSegment::Field("actors".into())];
         }
         let mut response = Response::from_errors(vec![error]);
-        stamp_response(&mut response);
+        stamp_response(&mut response, None);
         response.errors.remove(0)
     }
 
@@ -153,7 +163,7 @@ mod tests {
             .get_or_insert_with(Default::default)
             .set("code", codes::NOT_FOUND);
         let mut response = Response::from_errors(vec![error]);
-        stamp_response(&mut response);
+        stamp_response(&mut response, None);
         assert_eq!(
             code_of(&response.errors[0]).as_deref(),
             Some(codes::NOT_FOUND)

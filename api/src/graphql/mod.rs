@@ -5,6 +5,7 @@
 pub mod actor;
 pub mod audit;
 pub mod batcher;
+pub(crate) mod coercion;
 pub mod connection;
 pub mod enums;
 pub mod error_codes;

@@ -466,28 +466,19 @@ impl Allocations<'_> {
         let queries = ids
             .iter()
             .map(|id| {
-                crate::pagination::id_page_query(
-                    payment::Entity::find().filter(payment::Column::AllocationId.eq(id.as_uuid())),
-                    payment::Column::Id,
-                    "payments.recorded",
-                    page,
-                )
+                payment::Entity::find().filter(payment::Column::AllocationId.eq(id.as_uuid()))
             })
-            .collect::<Result<Vec<_>, _>>()?;
-        let order = [("id", crate::pagination::direction(page.direction))];
-        crate::pagination::rows_of_each(self.db.connection(), queries, &order)
-            .await?
-            .into_iter()
-            .map(|rows| {
-                crate::pagination::id_page(
-                    rows,
-                    "payments.recorded",
-                    page,
-                    super::rows::payment,
-                    |p| p.id.as_uuid(),
-                )
-            })
-            .collect()
+            .collect();
+        crate::pagination::id_pages_of_each(
+            self.db.connection(),
+            queries,
+            payment::Column::Id,
+            "payments.recorded",
+            page,
+            super::rows::payment,
+            |p| p.id.as_uuid(),
+        )
+        .await
     }
 
     /// [`Self::payment_count`] for each of these allocations, in one statement.
@@ -657,29 +648,18 @@ impl Allocations<'_> {
     ) -> Result<Vec<Page<Allocation>>, RepoError> {
         let queries = filters
             .iter()
-            .map(|f| {
-                crate::pagination::id_page_query(
-                    allocation::Entity::find().filter(f.condition()),
-                    allocation::Column::Id,
-                    "allocations.created",
-                    page,
-                )
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let order = [("id", crate::pagination::direction(page.direction))];
-        crate::pagination::rows_of_each(self.db.connection(), queries, &order)
-            .await?
-            .into_iter()
-            .map(|rows| {
-                crate::pagination::id_page(
-                    rows,
-                    "allocations.created",
-                    page,
-                    super::rows::allocation,
-                    |a| a.id.as_uuid(),
-                )
-            })
-            .collect()
+            .map(|f| allocation::Entity::find().filter(f.condition()))
+            .collect();
+        crate::pagination::id_pages_of_each(
+            self.db.connection(),
+            queries,
+            allocation::Column::Id,
+            "allocations.created",
+            page,
+            super::rows::allocation,
+            |a| a.id.as_uuid(),
+        )
+        .await
     }
 
     /// The first page of the allocations of each of these partnerships, in one statement (see
