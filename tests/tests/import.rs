@@ -16,6 +16,7 @@ on_both_databases!(
     rules_across_lines_and_stored_rows_are_checked,
     skip_invalid_keeps_the_valid_lines_and_reports_the_others,
     csv_files_load_one_record_type_each,
+    files_larger_than_a_batch_are_still_whole_or_nothing,
 );
 
 /// A file in a fresh temporary directory, removed with it.
@@ -497,4 +498,36 @@ async fn csv_files_load_one_record_type_each(app: &TestApp) {
         .await
         .expect_err("refused");
     assert!(error.contains("--type is required"), "{error}");
+}
+
+/// The import writes 1,000 rows a statement as it reads: a file of several batches whose
+/// last line is invalid still writes nothing, and one without it writes every row.
+async fn files_larger_than_a_batch_are_still_whole_or_nothing(app: &TestApp) {
+    let before = app.all_counts().await;
+    let line = |i: usize| json!({ "type": "actor", "kind": "NGO", "name": format!("Bulk NGO {i:04}"), "country": "ES" });
+    let mut lines: Vec<Value> = (0..2_500).map(line).collect();
+    lines.push(json!({ "type": "actor", "kind": "NGO", "name": "Last", "country": "XX" }));
+    let f = file("bulk.jsonl", &jsonl(&lines));
+    let error = import(app, &f, Format::Jsonl, None, false)
+        .await
+        .expect_err("refused");
+    assert!(error.starts_with("line 2501: country: "), "{error}");
+    assert_eq!(
+        app.all_counts().await,
+        before,
+        "two batches written, then rolled back"
+    );
+
+    let report = import(app, &f, Format::Jsonl, None, true)
+        .await
+        .expect("imported");
+    assert_eq!(report.counts.actors, 2_500);
+    assert_eq!(report.skipped.len(), 1);
+    let data = app
+        .ok(
+            r#"{ actors(filter: { nameContains: "Bulk NGO" }) { totalCount } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["actors"]["totalCount"], 2_500);
 }
