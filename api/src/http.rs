@@ -693,12 +693,11 @@ async fn execute(state: &AppState, caller: Caller, batch: BatchRequest, via_get:
                     } else {
                         None
                     };
+                    // For an error that must name the field of a value (`stamp_response`).
+                    let variables =
+                        (!request.variables.is_empty()).then(|| request.variables.clone());
                     // The execution and the loads it asks for run as one future (see
                     // `graphql::batcher`).
-                    // Kept only when an error needs them to name a field (below).
-                    let variables = (!request.variables.is_empty())
-                        .then(|| request.variables.clone().into_value().into_json().ok())
-                        .flatten();
                     let mut response = loads.run(schema.execute(request)).await;
                     stamp_response(&mut response, variables.as_ref());
                     response

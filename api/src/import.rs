@@ -439,9 +439,8 @@ enum Created {
     Other,
 }
 
-/// The fields of an input object: each one's name, whether it must be given, and its type's
-/// name (`NaiveDate` for `[NaiveDate!]`).
-type Fields = Vec<(String, bool, String)>;
+/// The fields of an input object: name, and whether it must be given.
+type Fields = Vec<(String, bool)>;
 
 fn fields_of<T: InputType>() -> Fields {
     use async_graphql::registry::{MetaType, Registry};
@@ -452,10 +451,7 @@ fn fields_of<T: InputType>() -> Fields {
             .values()
             .map(|f| {
                 let required = f.ty.ends_with('!') && f.default_value.is_none();
-                let base =
-                    f.ty.trim_matches(|c| matches!(c, '[' | ']' | '!'))
-                        .to_owned();
-                (f.name.clone(), required, base)
+                (f.name.clone(), required)
             })
             .collect(),
         _ => Vec::new(),
@@ -487,53 +483,43 @@ fn parse_input<T: InputType>(record: Map<String, Value>) -> Result<T, LineFailur
     let known = fields::<T>();
     if let Some(unknown) = record
         .keys()
-        .find(|k| !known.iter().any(|(name, _, _)| name == *k))
+        .find(|k| !known.iter().any(|(name, _)| name == *k))
     {
         return Err(LineFailure::Invalid(format!(
             "{unknown}: is not a field of this type of line"
         )));
     }
-    if let Some((missing, _, _)) = known
+    if let Some((missing, _)) = known
         .iter()
-        .find(|(name, required, _)| *required && record.get(name).is_none_or(Value::is_null))
+        .find(|(name, required)| *required && record.get(name).is_none_or(Value::is_null))
     {
         return Err(LineFailure::Invalid(format!("{missing}: is required")));
     }
-    let quoted: Vec<(String, String)> = record
-        .iter()
-        .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), format!("\"{s}\""))))
-        .collect();
-    let value = async_graphql::Value::from_json(Value::Object(record.clone()))
+    // Kept to name the field of a coercion error (`failed_field`).
+    let record = Value::Object(record);
+    let value = async_graphql::Value::from_json(record.clone())
         .map_err(|e| LineFailure::Invalid(format!("not a valid record: {e}")))?;
     T::parse(Some(value)).map_err(|e| {
         let message = e.into_server_error(async_graphql::Pos::default()).message;
-        let quoting = quoted
-            .iter()
-            .find(|(_, q)| message.contains(q.as_str()))
-            .map(|(k, _)| (k.clone(), message.clone()));
-        LineFailure::Invalid(
-            match quoting.or_else(|| scalar_failure(known, &record, &message)) {
-                Some((field, message)) => format!("{field}: {message}"),
-                None => message,
-            },
-        )
+        LineFailure::Invalid(match failed_field(&record, &message) {
+            Some((field, message)) => format!("{field}: {message}"),
+            None => message,
+        })
     })
 }
 
-/// The field of a line a coercion error is about, and the rule it broke
-/// (`crate::graphql::coercion`).
-fn scalar_failure(
-    known: &Fields,
-    record: &Map<String, Value>,
-    message: &str,
-) -> Option<(String, String)> {
-    use crate::graphql::coercion::{failed_type, is_culprit, rule_text};
-    let (ty, reason) = failed_type(message)?;
-    known
-        .iter()
-        .filter(|(_, _, field_ty)| field_ty == ty)
-        .find(|(name, _, _)| record.get(name).is_some_and(|v| is_culprit(ty, v)))
-        .map(|(name, _, _)| (name.clone(), rule_text(ty, reason)))
+/// The field of a line a coercion error is about, with the rule to show: the field whose value
+/// the message quotes, else the one `crate::graphql::coercion` finds by its type.
+fn failed_field(record: &Value, message: &str) -> Option<(String, String)> {
+    let quoting = record.as_object().and_then(|fields| {
+        fields.iter().find_map(|(k, v)| {
+            let quoted = format!("\"{}\"", v.as_str()?);
+            message
+                .contains(&quoted)
+                .then(|| (k.clone(), message.to_owned()))
+        })
+    });
+    quoting.or_else(|| crate::graphql::coercion::field_in_variables(message, record))
 }
 
 fn today() -> NaiveDate {

@@ -122,51 +122,34 @@ async fn synthetic_data_has_the_scale_and_reads_back_valid(db: &Database) {
 /// timestamps, sorted.
 async fn synthetic_rows(db: &Database) -> Vec<String> {
     let mut rows = Vec::new();
-    let next = |cursor: Option<&persistence::Cursor>| PageRequest {
-        after: cursor.cloned(),
-        ..PageRequest::first(100)
-    };
-    let mut page = next(None);
-    loop {
-        let got = db
-            .actors()
-            .list(&ActorFilter::default(), &page)
-            .await
-            .expect("actors");
-        for (_, a) in &got.items {
-            rows.push(format!(
-                "actor {:?} {:?} {:?} {}",
-                a.id, a.profile, a.parent_id, a.verified
-            ));
-        }
-        match got.items.last() {
-            Some((cursor, _)) if got.has_next_page => page = next(Some(cursor)),
-            _ => break,
-        }
+    // References, which the page closures copy into each page's future.
+    let (actors, partnerships, allocations) = (
+        &ActorFilter::default(),
+        &PartnershipFilter::default(),
+        &AllocationFilter::default(),
+    );
+    for a in every_page(|page| async move { db.actors().list(actors, &page).await }).await {
+        rows.push(format!(
+            "actor {:?} {:?} {:?} {}",
+            a.id, a.profile, a.parent_id, a.verified
+        ));
     }
-    let mut partnerships = Vec::new();
-    let mut page = next(None);
-    loop {
-        let got = db
-            .partnerships()
-            .list(&PartnershipFilter::default(), Default::default(), &page)
+    let all_partnerships = every_page(|page| async move {
+        db.partnerships()
+            .list(partnerships, Default::default(), &page)
             .await
-            .expect("partnerships");
-        for (_, p) in &got.items {
-            rows.push(format!(
-                "partnership {:?} {:?} {:?}",
-                p.id, p.details, p.status
-            ));
-            partnerships.push(p.id);
-        }
-        match got.items.last() {
-            Some((cursor, _)) if got.has_next_page => page = next(Some(cursor)),
-            _ => break,
-        }
+    })
+    .await;
+    for p in &all_partnerships {
+        rows.push(format!(
+            "partnership {:?} {:?} {:?}",
+            p.id, p.details, p.status
+        ));
     }
+    let ids: Vec<_> = all_partnerships.iter().map(|p| p.id).collect();
     let members = db
         .memberships()
-        .pages_of_partnerships(&partnerships, true, 100, None)
+        .pages_of_partnerships(&ids, true, 100, None)
         .await
         .expect("members");
     for m in members
@@ -179,34 +162,48 @@ async fn synthetic_rows(db: &Database) -> Vec<String> {
             m.id, m.partnership_id, m.actor_id, m.roles, m.joined_on, m.left_on
         ));
     }
-    let mut page = next(None);
-    loop {
-        let got = db
-            .allocations()
-            .list(&AllocationFilter::default(), &page)
-            .await
-            .expect("allocations");
-        for (_, a) in &got.items {
-            rows.push(format!(
-                "allocation {:?} {:?} {:?} {:?} {} {} {} {:?} {:?} {:?} {:?}",
-                a.id,
-                a.partnership_id,
-                a.stream_id,
-                a.ceiling_rule_id,
-                a.eligible_cost,
-                a.eu_contribution,
-                a.national_contribution,
-                a.status,
-                a.decision_date,
-                a.reference,
-                a.programme_id
-            ));
-        }
-        match got.items.last() {
-            Some((cursor, _)) if got.has_next_page => page = next(Some(cursor)),
-            _ => break,
-        }
+    for a in every_page(|page| async move { db.allocations().list(allocations, &page).await }).await
+    {
+        rows.push(format!(
+            "allocation {:?} {:?} {:?} {:?} {} {} {} {:?} {:?} {:?} {:?}",
+            a.id,
+            a.partnership_id,
+            a.stream_id,
+            a.ceiling_rule_id,
+            a.eligible_cost,
+            a.eu_contribution,
+            a.national_contribution,
+            a.status,
+            a.decision_date,
+            a.reference,
+            a.programme_id
+        ));
     }
     rows.sort();
     rows
+}
+
+/// Every item of a list, page after page of 100 along its cursors.
+async fn every_page<T, F, Fut>(mut list: F) -> Vec<T>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: std::future::Future<Output = Result<persistence::Page<T>, persistence::RepoError>>,
+{
+    let mut items = Vec::new();
+    let mut page = PageRequest::first(100);
+    loop {
+        let got = list(page).await.expect("page");
+        let next = got.items.last().map(|(cursor, _)| cursor.clone());
+        let more = got.has_next_page;
+        items.extend(got.items.into_iter().map(|(_, item)| item));
+        match next {
+            Some(cursor) if more => {
+                page = PageRequest {
+                    after: Some(cursor),
+                    ..PageRequest::first(100)
+                }
+            }
+            _ => return items,
+        }
+    }
 }

@@ -1,9 +1,9 @@
 //! The field behind a coercion error. async-graphql's message names the type that failed to
 //! parse and the input objects it was parsing (`Failed to parse "NaiveDate": input is out of
 //! range (occurred while parsing "CreatePartnershipInput")`) but neither the field nor, for
-//! the scalars, the value. The import (a line's fields) and the API (a request's variables)
-//! find the field from the schema's types: the one of the failing type whose value fails on
-//! its own.
+//! the scalars, the value. The field is found from the schema's types: the one of the
+//! failing type whose value fails on its own, in a request's variables (the API) or a line's
+//! fields (the import).
 
 use std::sync::OnceLock;
 
@@ -31,7 +31,7 @@ type Check = fn(&Value) -> bool;
 
 /// Whether a value fails the scalar `ty` on its own (every item of a list is checked), and the
 /// rule it breaks; `None` for the types whose message says it all (enumerations).
-pub(crate) fn scalar_rule(ty: &str) -> Option<(Check, &'static str)> {
+fn scalar_rule(ty: &str) -> Option<(Check, &'static str)> {
     fn fails<S: InputType>(value: &Value) -> bool {
         let values = match value {
             Value::Array(items) => items.clone(),
@@ -57,12 +57,12 @@ pub(crate) fn scalar_rule(ty: &str) -> Option<(Check, &'static str)> {
 }
 
 /// Whether `value`, a field of type `ty`, is the one a coercion error of `ty` is about.
-pub(crate) fn is_culprit(ty: &str, value: &Value) -> bool {
+fn is_culprit(ty: &str, value: &Value) -> bool {
     scalar_rule(ty).is_none_or(|(fails, _)| fails(value))
 }
 
 /// The rule to show for a failure of `ty`: ours for the scalars, else the message's reason.
-pub(crate) fn rule_text(ty: &str, reason: &str) -> String {
+fn rule_text(ty: &str, reason: &str) -> String {
     scalar_rule(ty).map_or_else(|| reason.to_owned(), |(_, rule)| rule.to_owned())
 }
 

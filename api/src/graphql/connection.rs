@@ -81,16 +81,7 @@ impl TotalCount {
     /// How many items match the same filters as the page (each counted once). Computed only
     /// when asked for.
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        let count = match &self.0 {
-            Count::MembersOfPartnership(id, former) => {
-                let key = super::loaders::MemberCount {
-                    partnership: *id,
-                    include_former: *former,
-                };
-                super::load(ctx, key).await?
-            }
-            count => super::load(ctx, count.clone()).await?,
-        };
+        let count = super::load(ctx, self.0.clone()).await?;
         Ok(count.map_or(0, |n| i64::try_from(n).unwrap_or(i64::MAX)))
     }
 }

@@ -62,7 +62,9 @@ fn before_execution(error: &mut ServerError) {
 
 /// Stamps the errors of an executed request that have no code yet; `variables` (the
 /// request's, when it had any) name the field of a value that failed to coerce.
-pub fn stamp_response(response: &mut Response, variables: Option<&serde_json::Value>) {
+pub fn stamp_response(response: &mut Response, variables: Option<&async_graphql::Variables>) {
+    // As JSON once, and only for an error that needs them.
+    let mut json: Option<Option<serde_json::Value>> = None;
     for error in &mut response.errors {
         if has_code(error) {
             continue;
@@ -72,9 +74,14 @@ pub fn stamp_response(response: &mut Response, variables: Option<&serde_json::Va
         } else {
             // Raised on a field without a code of ours: async-graphql failed to coerce an
             // argument or variable of that field. Its message names the type, not the field.
-            if let Some((field, rule)) =
-                variables.and_then(|v| super::coercion::field_in_variables(&error.message, v))
-            {
+            let named = match variables {
+                Some(variables) if super::coercion::failed_type(&error.message).is_some() => json
+                    .get_or_insert_with(|| variables.clone().into_value().into_json().ok())
+                    .as_ref()
+                    .and_then(|v| super::coercion::field_in_variables(&error.message, v)),
+                _ => None,
+            };
+            if let Some((field, rule)) = named {
                 error.message = format!("{field}: {rule}");
                 error
                     .extensions

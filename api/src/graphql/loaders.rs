@@ -161,48 +161,6 @@ impl Loader<ActorMembershipsPage> for RepoLoader {
     }
 }
 
-/// The number of a partnership's members, as a loader key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct MemberCount {
-    pub partnership: PartnershipId,
-    pub include_former: bool,
-}
-
-impl Loader<MemberCount> for RepoLoader {
-    type Value = u64;
-    type Error = ApiError;
-
-    async fn load(&self, keys: &[MemberCount]) -> Result<HashMap<MemberCount, u64>, ApiError> {
-        let mut out = HashMap::new();
-        for include_former in [false, true] {
-            let ids: Vec<PartnershipId> = keys
-                .iter()
-                .filter(|k| k.include_former == include_former)
-                .map(|k| k.partnership)
-                .collect();
-            if ids.is_empty() {
-                continue;
-            }
-            let counts = self
-                .db
-                .memberships()
-                .counts_of_partnerships(&ids, include_former)
-                .await?;
-            for partnership in ids {
-                let n = counts.get(&partnership).copied().unwrap_or(0);
-                out.insert(
-                    MemberCount {
-                        partnership,
-                        include_former,
-                    },
-                    n,
-                );
-            }
-        }
-        Ok(out)
-    }
-}
-
 /// The first page of a partnership's allocations, as a loader key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AllocationsPage {
@@ -313,6 +271,7 @@ impl Loader<Count> for RepoLoader {
         let mut allocations = Vec::new();
         let mut payments = Vec::new();
         let mut memberships: HashMap<(bool, DraftVisibility), Vec<ActorId>> = HashMap::new();
+        let mut members: HashMap<bool, Vec<PartnershipId>> = HashMap::new();
         let mut out = HashMap::new();
         for key in keys {
             match key {
@@ -329,12 +288,7 @@ impl Loader<Count> for RepoLoader {
                     out.insert(key.clone(), n);
                 }
                 Count::MembersOfPartnership(id, former) => {
-                    let n = self
-                        .db
-                        .memberships()
-                        .count_of_partnership(*id, *former)
-                        .await?;
-                    out.insert(key.clone(), n);
+                    members.entry(*former).or_default().push(*id)
                 }
             }
         }
@@ -364,6 +318,17 @@ impl Loader<Count> for RepoLoader {
                     .zip(counts),
             );
         }
+        for (former, ids) in members {
+            let counts = self
+                .db
+                .memberships()
+                .counts_of_partnerships(&ids, former)
+                .await?;
+            out.extend(ids.into_iter().map(|id| {
+                let n = counts.get(&id).copied().unwrap_or(0);
+                (Count::MembersOfPartnership(id, former), n)
+            }));
+        }
         for ((former, drafts), ids) in memberships {
             let counts = self
                 .db
@@ -380,47 +345,37 @@ impl Loader<Count> for RepoLoader {
     }
 }
 
+/// A loader of the rows of each parent, keyed by `$key(parent id)`, from a repository method
+/// that returns them by parent id (a parent without rows gets none).
+macro_rules! of_parent_loader {
+    ($key:ident, $value:ty, $repo:ident, $method:ident) => {
+        impl Loader<$key> for RepoLoader {
+            type Value = $value;
+            type Error = ApiError;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $value>, ApiError> {
+                let ids: Vec<_> = keys.iter().map(|k| k.0).collect();
+                let mut found = self.db.$repo().$method(&ids).await?;
+                Ok(keys
+                    .iter()
+                    .map(|k| (*k, found.remove(&k.0).unwrap_or_default()))
+                    .collect())
+            }
+        }
+    };
+}
+
 /// The budgets of one allocation, oldest first, as a loader key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct BudgetsOf(pub AllocationId);
 
-impl Loader<BudgetsOf> for RepoLoader {
-    type Value = Vec<BudgetEntry>;
-    type Error = ApiError;
-
-    async fn load(
-        &self,
-        keys: &[BudgetsOf],
-    ) -> Result<HashMap<BudgetsOf, Vec<BudgetEntry>>, ApiError> {
-        let ids: Vec<AllocationId> = keys.iter().map(|k| k.0).collect();
-        let mut found = self.db.allocations().budgets_of(&ids).await?;
-        Ok(keys
-            .iter()
-            .map(|k| (*k, found.remove(&k.0).unwrap_or_default()))
-            .collect())
-    }
-}
+of_parent_loader!(BudgetsOf, Vec<BudgetEntry>, allocations, budgets_of);
 
 /// The actors that currently manage one stream, as a loader key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ManagersOf(pub StreamId);
 
-impl Loader<ManagersOf> for RepoLoader {
-    type Value = Vec<ActorId>;
-    type Error = ApiError;
-
-    async fn load(
-        &self,
-        keys: &[ManagersOf],
-    ) -> Result<HashMap<ManagersOf, Vec<ActorId>>, ApiError> {
-        let ids: Vec<StreamId> = keys.iter().map(|k| k.0).collect();
-        let mut found = self.db.funding().managers_of(&ids).await?;
-        Ok(keys
-            .iter()
-            .map(|k| (*k, found.remove(&k.0).unwrap_or_default()))
-            .collect())
-    }
-}
+of_parent_loader!(ManagersOf, Vec<ActorId>, funding, managers_of);
 
 /// A nested list of one parent (an actor's children, a stream's allocations...) as seen by
 /// one reader, as a loader key: the pages of all parents of a response load in one

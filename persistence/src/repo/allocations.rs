@@ -437,38 +437,14 @@ impl Allocations<'_> {
             .collect()
     }
 
-    /// A page of an allocation's ledger, oldest first.
-    #[instrument(name = "repo.allocations.payment_page", skip_all)]
-    pub async fn payment_page(
-        &self,
-        id: AllocationId,
-        page: &PageRequest,
-    ) -> Result<Page<Payment>, RepoError> {
-        crate::pagination::page_by_id(
-            self.db.connection(),
-            payment::Entity::find().filter(payment::Column::AllocationId.eq(id.as_uuid())),
-            payment::Column::Id,
-            "payments.recorded",
-            page,
-            super::rows::payment,
-            |p| p.id.as_uuid(),
-        )
-        .await
-    }
-
-    /// The page of [`Self::payment_page`] for each allocation, in one statement.
+    /// A page of each allocation's ledger, oldest first, in one statement.
     #[instrument(name = "repo.allocations.payment_pages", skip_all, fields(n = ids.len()))]
     pub async fn payment_pages(
         &self,
         ids: &[AllocationId],
         page: &PageRequest,
     ) -> Result<Vec<Page<Payment>>, RepoError> {
-        let queries = ids
-            .iter()
-            .map(|id| {
-                payment::Entity::find().filter(payment::Column::AllocationId.eq(id.as_uuid()))
-            })
-            .collect();
+        let queries = ids.iter().map(|id| ledger_of(*id)).collect();
         crate::pagination::id_pages_of_each(
             self.db.connection(),
             queries,
@@ -481,31 +457,17 @@ impl Allocations<'_> {
         .await
     }
 
-    /// [`Self::payment_count`] for each of these allocations, in one statement.
+    /// How many entries each of these allocations' ledgers has, in one statement.
     #[instrument(name = "repo.allocations.payment_counts", skip_all, fields(n = ids.len()))]
     pub async fn payment_counts(&self, ids: &[AllocationId]) -> Result<Vec<u64>, RepoError> {
-        let queries = ids
-            .iter()
-            .map(|id| {
-                payment::Entity::find().filter(payment::Column::AllocationId.eq(id.as_uuid()))
-            })
-            .collect();
+        let queries = ids.iter().map(|id| ledger_of(*id)).collect();
         crate::pagination::count_each(self.db.connection(), queries).await
-    }
-
-    /// How many entries an allocation's ledger has.
-    pub async fn payment_count(&self, id: AllocationId) -> Result<u64, RepoError> {
-        Ok(payment::Entity::find()
-            .filter(payment::Column::AllocationId.eq(id.as_uuid()))
-            .count(self.db.connection())
-            .await?)
     }
 
     /// The ledger of an allocation, oldest first.
     #[instrument(name = "repo.allocations.payments", skip_all)]
     pub async fn payments(&self, id: AllocationId) -> Result<Vec<Payment>, RepoError> {
-        payment::Entity::find()
-            .filter(payment::Column::AllocationId.eq(id.as_uuid()))
+        ledger_of(id)
             .order_by_asc(payment::Column::Id)
             .all(self.db.connection())
             .await?
@@ -857,12 +819,11 @@ pub(crate) async fn awarded_total(
 }
 
 async fn paid_total(conn: &impl ConnectionTrait, id: AllocationId) -> Result<i64, RepoError> {
-    Ok(payment::Entity::find()
+    Ok(ledger_of(id)
         .select_only()
         .expr(Expr::cust(
             "CAST(COALESCE(SUM(payment.amount_cents), 0) AS BIGINT)",
         ))
-        .filter(payment::Column::AllocationId.eq(id.as_uuid()))
         .into_tuple::<i64>()
         .one(conn)
         .await?
@@ -902,4 +863,9 @@ pub(crate) async fn rule_for(
         .into());
     };
     super::rows::rule(row.clone())
+}
+
+/// The payments of one allocation's ledger.
+fn ledger_of(id: AllocationId) -> sea_orm::Select<payment::Entity> {
+    payment::Entity::find().filter(payment::Column::AllocationId.eq(id.as_uuid()))
 }

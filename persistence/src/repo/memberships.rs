@@ -403,16 +403,6 @@ impl Memberships<'_> {
             .map(|m| ActorId::from_uuid(m.actor_id)))
     }
 
-    pub async fn count_of_partnership(
-        &self,
-        id: PartnershipId,
-        include_former: bool,
-    ) -> Result<u64, RepoError> {
-        let column = membership::Column::PartnershipId;
-        self.count(column, id.as_uuid(), include_former, DraftVisibility::All)
-            .await
-    }
-
     pub async fn count_of_actor(
         &self,
         id: ActorId,
