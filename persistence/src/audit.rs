@@ -416,67 +416,111 @@ impl Database {
         filter: &AuditFilter,
         page: &PageRequest,
     ) -> Result<Page<AuditEvent>, RepoError> {
-        let key = order_key("audit.seq", crate::SortDirection::Asc);
-        let mut query = Query::select();
-        query
-            .exprs(COLUMNS.split(", ").map(|c| Expr::cust(c.to_owned())))
-            .from(sea_orm::sea_query::Alias::new("audit_event"));
-        let col = |c: &str| Expr::col(sea_orm::sea_query::Alias::new(c));
-        use sea_orm::sea_query::ExprTrait;
-        if let Some(id) = filter.entity_id {
-            query.and_where(col("entity_id").eq(id.to_string()));
-        }
-        if let Some(t) = &filter.entity_type {
-            query.and_where(col("entity_type").eq(t.clone()));
-        }
-        if let Some(s) = &filter.subject {
-            query.and_where(col("subject").eq(s.clone()));
-        }
-        if let Some(a) = filter.actor_id {
-            query.and_where(col("actor_id").eq(a.to_string()));
-        }
-        if let Some(o) = &filter.operation {
-            query.and_where(col("operation").eq(o.clone()));
-        }
-        if let Some(since) = filter.since {
-            query.and_where(
-                col("occurred_at").gte(since.to_rfc3339_opts(SecondsFormat::Micros, true)),
-            );
-        }
-        if let Some(until) = filter.until {
-            query.and_where(
-                col("occurred_at").lt(until.to_rfc3339_opts(SecondsFormat::Micros, true)),
-            );
-        }
-        if let Some(cursor) = &page.after {
-            let SortValue::Text(seq) = &cursor.sort else {
-                return Err(domain::ValidationError::new(
-                    "after",
-                    "is not a cursor returned by this list",
-                )
-                .into());
-            };
-            let seq: i64 = seq.parse().map_err(|_| {
-                domain::ValidationError::new("after", "is not a cursor returned by this list")
-            })?;
-            if cursor.order != key {
-                return Err(domain::ValidationError::new(
-                    "after",
-                    "is not a cursor returned by this list",
-                )
-                .into());
-            }
-            query.and_where(col("seq").gt(seq));
-        }
-        query
-            .order_by(sea_orm::sea_query::Alias::new("seq"), sea_orm::Order::Asc)
-            .limit(page.first + 1);
-        let rows = self.connection().query_all(&query).await?;
-        let events = rows.iter().map(read_event).collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_rows(events, page.first, |e| Cursor {
-            order: key.clone(),
-            sort: SortValue::Text(e.seq.to_string()),
-            id: uuid::Uuid::nil(),
-        }))
+        let rows = self
+            .connection()
+            .query_all(&events_query(filter, page)?)
+            .await?;
+        events_page(&rows, page)
     }
+
+    /// A page of events for each of `filters` (the histories of a page of records), in one
+    /// statement for up to 500 filters: a UNION ALL of the single-filter page queries.
+    #[instrument(name = "repo.audit.events_each", skip_all)]
+    pub async fn audit_events_each(
+        &self,
+        filters: &[AuditFilter],
+        page: &PageRequest,
+    ) -> Result<Vec<Page<AuditEvent>>, RepoError> {
+        let queries = filters
+            .iter()
+            .map(|filter| events_query(filter, page))
+            .collect::<Result<Vec<_>, _>>()?;
+        let rows = crate::pagination::union_each(
+            self.connection(),
+            queries,
+            |branch| {
+                branch.column(sea_orm::sea_query::Asterisk);
+            },
+            &[("seq", sea_orm::Order::Asc)],
+        )
+        .await?;
+        rows.iter().map(|rows| events_page(rows, page)).collect()
+    }
+}
+
+/// The order of the audit trail's pages, as their cursors name it.
+fn events_order() -> String {
+    order_key("audit.seq", crate::SortDirection::Asc)
+}
+
+/// One page of the events matching `filter`: the page's rows and one more, oldest first.
+fn events_query(
+    filter: &AuditFilter,
+    page: &PageRequest,
+) -> Result<sea_orm::sea_query::SelectStatement, RepoError> {
+    let key = events_order();
+    let mut query = Query::select();
+    query
+        .exprs(COLUMNS.split(", ").map(|c| Expr::cust(c.to_owned())))
+        .from(sea_orm::sea_query::Alias::new("audit_event"));
+    let col = |c: &str| Expr::col(sea_orm::sea_query::Alias::new(c));
+    use sea_orm::sea_query::ExprTrait;
+    if let Some(id) = filter.entity_id {
+        query.and_where(col("entity_id").eq(id.to_string()));
+    }
+    if let Some(t) = &filter.entity_type {
+        query.and_where(col("entity_type").eq(t.clone()));
+    }
+    if let Some(s) = &filter.subject {
+        query.and_where(col("subject").eq(s.clone()));
+    }
+    if let Some(a) = filter.actor_id {
+        query.and_where(col("actor_id").eq(a.to_string()));
+    }
+    if let Some(o) = &filter.operation {
+        query.and_where(col("operation").eq(o.clone()));
+    }
+    if let Some(since) = filter.since {
+        query.and_where(col("occurred_at").gte(since.to_rfc3339_opts(SecondsFormat::Micros, true)));
+    }
+    if let Some(until) = filter.until {
+        query.and_where(col("occurred_at").lt(until.to_rfc3339_opts(SecondsFormat::Micros, true)));
+    }
+    if let Some(cursor) = &page.after {
+        let SortValue::Text(seq) = &cursor.sort else {
+            return Err(domain::ValidationError::new(
+                "after",
+                "is not a cursor returned by this list",
+            )
+            .into());
+        };
+        let seq: i64 = seq.parse().map_err(|_| {
+            domain::ValidationError::new("after", "is not a cursor returned by this list")
+        })?;
+        if cursor.order != key {
+            return Err(domain::ValidationError::new(
+                "after",
+                "is not a cursor returned by this list",
+            )
+            .into());
+        }
+        query.and_where(col("seq").gt(seq));
+    }
+    query
+        .order_by(sea_orm::sea_query::Alias::new("seq"), sea_orm::Order::Asc)
+        .limit(page.first + 1);
+    Ok(query)
+}
+
+fn events_page(
+    rows: &[sea_orm::QueryResult],
+    page: &PageRequest,
+) -> Result<Page<AuditEvent>, RepoError> {
+    let key = events_order();
+    let events = rows.iter().map(read_event).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_rows(events, page.first, |e| Cursor {
+        order: key.clone(),
+        sort: SortValue::Text(e.seq.to_string()),
+        id: uuid::Uuid::nil(),
+    }))
 }

@@ -196,7 +196,7 @@ pub(crate) fn id_page<M, T>(
 }
 
 /// The page of [`page_by_id`] for each of `queries` (one per parent, each filtered), in one
-/// statement per 100 parents ([`rows_of_each`]).
+/// statement per 500 parents ([`rows_of_each`]).
 pub(crate) async fn id_pages_of_each<E, T>(
     conn: &impl sea_orm::ConnectionTrait,
     queries: Vec<sea_orm::Select<E>>,
@@ -221,12 +221,14 @@ where
         .collect()
 }
 
-/// The most branches one statement of [`rows_of_each`] holds: SQLite refuses a compound
-/// SELECT of more than 500 terms, and a page has at most 100 parents.
-const BRANCHES_PER_STATEMENT: usize = 100;
+/// The most branches one statement of [`union_each`] holds: SQLite refuses a compound SELECT
+/// of more than 500 terms. A page has at most 100 parents, but a nested list's parents can
+/// be more (the actors of a page's members), and two branches per parent are common
+/// (an actor's totals as lead and as member).
+const BRANCHES_PER_STATEMENT: usize = 500;
 
 /// The rows of each of `queries` (each already filtered, ordered and limited, as a list's
-/// page query), read in one statement per 100 queries: `SELECT *, i AS batch_key FROM (query
+/// page query), read in one statement per 500 queries: `SELECT *, i AS batch_key FROM (query
 /// i) UNION ALL ... ORDER BY batch_key, <order>`. Each branch keeps its own ORDER BY and
 /// LIMIT, so every branch is an index range scan however many rows its parent has (a window
 /// function would rank them all), and cursors and filters are exactly those of the
@@ -240,21 +242,82 @@ pub(crate) async fn rows_of_each<E>(
 where
     E: sea_orm::EntityTrait,
 {
-    use sea_orm::sea_query::{Alias, Asterisk, Expr, Query, UnionType};
     use sea_orm::{FromQueryResult, QueryTrait};
-    let mut out: Vec<Vec<E::Model>> = (0..queries.len()).map(|_| Vec::new()).collect();
+    let queries = queries.into_iter().map(QueryTrait::into_query).collect();
+    let rows = union_each(
+        conn,
+        queries,
+        |branch| {
+            branch.column(sea_orm::sea_query::Asterisk);
+        },
+        order,
+    )
+    .await?;
+    rows.into_iter()
+        .map(|rows| {
+            rows.iter()
+                .map(|row| Ok(E::Model::from_query_result(row, "")?))
+                .collect()
+        })
+        .collect()
+}
+
+/// How many rows each of `queries` (each filtered, not limited) matches, in one statement per
+/// 500 queries: `SELECT COUNT(*), i FROM (query i) UNION ALL ...`. The counts of a nested list
+/// for every parent of a page cost one statement, not one per parent.
+pub(crate) async fn count_each<E>(
+    conn: &impl sea_orm::ConnectionTrait,
+    queries: Vec<sea_orm::Select<E>>,
+) -> Result<Vec<u64>, crate::RepoError>
+where
+    E: sea_orm::EntityTrait,
+{
+    use sea_orm::QueryTrait;
+    use sea_orm::sea_query::{Alias, Expr};
+    let queries = queries.into_iter().map(QueryTrait::into_query).collect();
+    let rows = union_each(
+        conn,
+        queries,
+        |branch| {
+            branch.expr_as(Expr::cust("COUNT(*)"), Alias::new("n"));
+        },
+        &[],
+    )
+    .await?;
+    rows.into_iter()
+        .map(|rows| match rows.first() {
+            Some(row) => Ok(u64::try_from(row.try_get::<i64>("", "n")?).unwrap_or_default()),
+            None => Ok(0),
+        })
+        .collect()
+}
+
+/// The rows of a SELECT over each of `queries`, in one statement per 500 queries: branch `i`
+/// is `SELECT <columns>, i AS batch_key FROM (query i)` (`columns` writes its select list:
+/// the subquery's `*`, or aggregates over it), the branches are joined by UNION ALL and the
+/// rows ordered by `batch_key`, then `order`. Returns the rows of each query in its place.
+pub(crate) async fn union_each(
+    conn: &impl sea_orm::ConnectionTrait,
+    queries: Vec<sea_orm::sea_query::SelectStatement>,
+    columns: impl Fn(&mut sea_orm::sea_query::SelectStatement),
+    order: &[(&'static str, sea_orm::Order)],
+) -> Result<Vec<Vec<sea_orm::QueryResult>>, crate::RepoError> {
+    use sea_orm::sea_query::{Alias, Expr, Query, UnionType};
+    let mut out: Vec<Vec<sea_orm::QueryResult>> = (0..queries.len()).map(|_| Vec::new()).collect();
     let mut queries = queries.into_iter().enumerate().peekable();
     while queries.peek().is_some() {
         let mut statement: Option<sea_orm::sea_query::SelectStatement> = None;
         for (i, query) in queries.by_ref().take(BRANCHES_PER_STATEMENT) {
-            let branch = Query::select()
-                .column(Asterisk)
+            let mut branch = Query::select();
+            // The query's own columns first, the key last: `by_index::ByIndex` reads a row's
+            // entity columns by position.
+            columns(&mut branch);
+            branch
                 .expr_as(
                     Expr::val(i64::try_from(i).unwrap_or(i64::MAX)),
                     Alias::new("batch_key"),
                 )
-                .from_subquery(query.into_query(), Alias::new(format!("b{i}")))
-                .to_owned();
+                .from_subquery(query, Alias::new(format!("b{i}")));
             match statement.as_mut() {
                 None => statement = Some(branch),
                 Some(s) => {
@@ -271,60 +334,11 @@ where
         }
         for row in conn.query_all(&statement).await? {
             let key: i64 = row.try_get("", "batch_key")?;
-            let model = E::Model::from_query_result(&row, "")?;
             let slot = usize::try_from(key)
                 .ok()
                 .and_then(|k| out.get_mut(k))
                 .ok_or_else(|| crate::RepoError::Corrupt(format!("batch key {key}")))?;
-            slot.push(model);
-        }
-    }
-    Ok(out)
-}
-
-/// How many rows each of `queries` (each filtered, not limited) matches, in one statement per
-/// 100 queries: `SELECT i AS batch_key, COUNT(*) AS n FROM (query i) UNION ALL ...`: the
-/// `totalCount` of a nested list for every parent of a page at once.
-pub(crate) async fn count_each<E>(
-    conn: &impl sea_orm::ConnectionTrait,
-    queries: Vec<sea_orm::Select<E>>,
-) -> Result<Vec<u64>, crate::RepoError>
-where
-    E: sea_orm::EntityTrait,
-{
-    use sea_orm::QueryTrait;
-    use sea_orm::sea_query::{Alias, Expr, Query, UnionType};
-    let mut out = vec![0_u64; queries.len()];
-    let mut queries = queries.into_iter().enumerate().peekable();
-    while queries.peek().is_some() {
-        let mut statement: Option<sea_orm::sea_query::SelectStatement> = None;
-        for (i, query) in queries.by_ref().take(BRANCHES_PER_STATEMENT) {
-            let branch = Query::select()
-                .expr_as(
-                    Expr::val(i64::try_from(i).unwrap_or(i64::MAX)),
-                    Alias::new("batch_key"),
-                )
-                .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
-                .from_subquery(query.into_query(), Alias::new(format!("c{i}")))
-                .to_owned();
-            match statement.as_mut() {
-                None => statement = Some(branch),
-                Some(s) => {
-                    s.union(UnionType::All, branch);
-                }
-            }
-        }
-        let Some(statement) = statement else {
-            break;
-        };
-        for row in conn.query_all(&statement).await? {
-            let key: i64 = row.try_get("", "batch_key")?;
-            let n: i64 = row.try_get("", "n")?;
-            let slot = usize::try_from(key)
-                .ok()
-                .and_then(|k| out.get_mut(k))
-                .ok_or_else(|| crate::RepoError::Corrupt(format!("batch key {key}")))?;
-            *slot = u64::try_from(n).unwrap_or_default();
+            slot.push(row);
         }
     }
     Ok(out)

@@ -12,6 +12,7 @@ persistence::on_both_databases!(
     a_rewritten_event_breaks_the_chain,
     concurrent_writers_keep_one_chain,
     concurrent_rule_corrections_with_one_version_let_one_through,
+    histories_of_many_records_read_as_one_by_one,
 );
 
 fn profile(name: &str) -> ActorProfile {
@@ -254,4 +255,86 @@ async fn concurrent_rule_corrections_with_one_version_let_one_through(db: &Datab
         .await
         .expect("events");
     assert_eq!(events.items.len(), 1, "one event for the one correction");
+}
+
+/// The histories of many records at once (a page's `history` fields) are the pages each
+/// record's own listing gives, cursors included, in one statement per 500 records.
+async fn histories_of_many_records_read_as_one_by_one(db: &Database) {
+    let audited = db.with_audit(context("createActor"));
+    let mut actors = Vec::new();
+    for name in ["Caritas", "Cruz Roja", "Accem"] {
+        actors.push(
+            audited
+                .actors()
+                .create(profile(name), None)
+                .await
+                .expect("create"),
+        );
+    }
+    db.with_audit(context("updateActor"))
+        .actors()
+        .update(actors[0].id, profile("Caritas Valencia"), None, true, None)
+        .await
+        .expect("update");
+    // 600 records, most without events; the three actors at both ends of each statement.
+    let mut filters: Vec<AuditFilter> = (0..600)
+        .map(|_| AuditFilter {
+            entity_id: Some(uuid::Uuid::now_v7()),
+            ..Default::default()
+        })
+        .collect();
+    for (at, actor) in [(0, 0), (499, 1), (500, 0), (599, 2)] {
+        filters[at].entity_id = Some(actors[actor].id.as_uuid());
+    }
+    for page in [PageRequest::first(1), PageRequest::first(10)] {
+        let before = db.statement_count();
+        let pages = db
+            .audit_events_each(&filters, &page)
+            .await
+            .expect("histories");
+        assert_eq!(db.statement_count() - before, 2, "500 records a statement");
+        assert_eq!(pages.len(), 600);
+        for (filter, got) in filters.iter().zip(&pages) {
+            let alone = db.audit_events(filter, &page).await.expect("one");
+            assert_eq!(got.items, alone.items);
+            assert_eq!(got.has_next_page, alone.has_next_page);
+        }
+        let operations = |i: usize| -> Vec<&str> {
+            pages[i]
+                .items
+                .iter()
+                .map(|(_, e)| e.operation.as_str())
+                .collect()
+        };
+        if page.first == 1 {
+            assert_eq!(operations(0), ["createActor"]);
+            assert!(pages[0].has_next_page);
+        } else {
+            assert_eq!(operations(0), ["createActor", "updateActor"]);
+            assert_eq!(operations(500), ["createActor", "updateActor"]);
+            assert!(!pages[0].has_next_page);
+        }
+        assert_eq!(operations(499), ["createActor"]);
+        assert_eq!(operations(599), ["createActor"]);
+        assert!(pages[1].items.is_empty() && !pages[1].has_next_page);
+    }
+    // The second page, after the first page's cursor.
+    let first = db
+        .audit_events_each(&filters[..1], &PageRequest::first(1))
+        .await
+        .expect("first");
+    let next = db
+        .audit_events_each(
+            &filters[..1],
+            &PageRequest {
+                first: 1,
+                after: first[0].items.last().map(|(c, _)| c.clone()),
+                direction: Default::default(),
+            },
+        )
+        .await
+        .expect("next");
+    assert_eq!(next[0].items.len(), 1);
+    assert_eq!(next[0].items[0].1.operation, "updateActor");
+    assert!(!next[0].has_next_page);
 }

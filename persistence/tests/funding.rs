@@ -516,6 +516,37 @@ async fn funding_summary_matches_an_independent_computation(db: &Database) {
         .await
         .expect("summary");
     assert_eq!(rows.len(), 4, "{rows:?}");
+
+    // The batched totals (a page's `funding` fields) agree with the summary's, filter by
+    // filter, in one statement.
+    let mut filters = vec![AllocationFilter::default(), awarded];
+    for p in &partnerships {
+        filters.push(AllocationFilter {
+            partnership: Some(p.id),
+            ..Default::default()
+        });
+    }
+    for a in [city, ngo] {
+        filters.push(AllocationFilter {
+            lead_actor: Some(a),
+            statuses: vec![AllocationStatus::Awarded, AllocationStatus::Closed],
+            ..Default::default()
+        });
+        filters.push(AllocationFilter {
+            actor: Some(a),
+            ..Default::default()
+        });
+    }
+    let before = db.statement_count();
+    let batched = db.allocation_totals_each(&filters).await.expect("totals");
+    assert_eq!(db.statement_count() - before, 1);
+    assert_eq!(batched.len(), filters.len());
+    for (filter, got) in filters.iter().zip(&batched) {
+        let (_, alone) = db.funding_summary(&[], filter).await.expect("summary");
+        assert_eq!(got, &alone, "{filter:?}");
+    }
+    assert_eq!(batched[0].count, 7);
+    assert_eq!(batched[0].paid_cents, 5 * 550);
 }
 
 async fn audit_findings_name_the_rule_the_record_and_the_figures(db: &Database) {

@@ -690,6 +690,64 @@ async fn every_filter_and_ordering_has_an_index(db: &Database) {
                 .expect("many");
         })
         .await,
+        check(db, &tables, "histories of records", false, async {
+            let filters: Vec<_> = actors_of_page
+                .iter()
+                .map(|a| a.as_uuid())
+                .chain(partnerships_of_page.iter().map(|p| p.as_uuid()))
+                .map(|id| AuditFilter {
+                    entity_id: Some(id),
+                    ..Default::default()
+                })
+                .collect();
+            db.audit_events_each(&filters, &page)
+                .await
+                .expect("histories");
+        })
+        .await,
+        check(
+            db,
+            &tables,
+            "funding totals of partnerships and actors",
+            false,
+            async {
+                let awards = |filter: AllocationFilter| AllocationFilter {
+                    statuses: vec![AllocationStatus::Awarded, AllocationStatus::Closed],
+                    drafts: member_view,
+                    ..filter
+                };
+                let filters: Vec<_> = partnerships_of_page
+                    .iter()
+                    .map(|p| AllocationFilter {
+                        partnership: Some(*p),
+                        ..Default::default()
+                    })
+                    .chain(actors_of_page.iter().flat_map(|a| {
+                        [
+                            AllocationFilter {
+                                lead_actor: Some(*a),
+                                ..Default::default()
+                            },
+                            AllocationFilter {
+                                actor: Some(*a),
+                                ..Default::default()
+                            },
+                        ]
+                    }))
+                    .map(awards)
+                    .collect();
+                db.allocation_totals_each(&filters).await.expect("totals");
+            },
+        )
+        .await,
+        check(db, &tables, "utilisation of programmes", false, async {
+            let ids: Vec<_> = programme.into_iter().collect();
+            db.programmes()
+                .utilisation_each(&ids)
+                .await
+                .expect("utilisation");
+        })
+        .await,
     ];
     for found in nested {
         faults.extend(found);

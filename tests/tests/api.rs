@@ -17,6 +17,7 @@ on_both_databases!(
     nested_lists_of_actors_streams_and_programmes_are_batched,
     in_place_fields_answer_as_async_graphql_does,
     budgets_payments_and_managers_are_batched,
+    histories_totals_and_utilisation_are_batched,
 );
 
 const CREATE_ACTOR: &str = r#"
@@ -1948,5 +1949,137 @@ async fn budgets_payments_and_managers_are_batched(app: &TestApp) {
         costs[1], 7,
         "allocations, budgets, payments and their counts, streams, managers, their actors: \
          {costs:?}"
+    );
+}
+
+/// The histories of a page's records, the funding totals of its partnerships and actors and
+/// the utilisation of programmes load in one statement per kind for all parents of a
+/// response: a page of 100 partnerships costs what a page of 10 costs.
+async fn histories_totals_and_utilisation_are_batched(app: &TestApp) {
+    use domain::funding::{AllocationStatus, PaymentKind};
+    use domain::money::Euros;
+    hundred_partnerships(app).await;
+    let db = &app.db;
+    // The first two partnerships' allocations are awarded; the first is paid EUR 100.
+    let allocations = db
+        .allocations()
+        .list(&Default::default(), &persistence::PageRequest::first(2))
+        .await
+        .expect("allocations");
+    let day = "2024-06-01".parse().expect("date");
+    for (i, (_, allocation)) in allocations.items.iter().enumerate() {
+        db.allocations()
+            .change_status(allocation.id, AllocationStatus::Awarded, Some(day), None)
+            .await
+            .expect("award");
+        if i == 0 {
+            db.allocations()
+                .record_payment(
+                    allocation.id,
+                    PaymentKind::Interim,
+                    Euros::parse("amount", "100").expect("amount"),
+                    day,
+                    None,
+                )
+                .await
+                .expect("payment");
+        }
+    }
+
+    // The first partnership has a second version, made over the API.
+    let first_id = app
+        .ok(
+            r#"{ partnerships(first: 1, orderBy: { field: TITLE }) { nodes { id } } }"#,
+            json!({}),
+        )
+        .await["partnerships"]["nodes"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    app.ok(
+        r#"mutation($input: UpdatePartnershipInput!) { updatePartnership(input: $input) { partnership { title } } }"#,
+        json!({ "input": { "id": first_id, "description": "Second version" } }),
+    )
+    .await;
+
+    let query = r#"query($first: Int) {
+      partnerships(first: $first, orderBy: { field: TITLE }) { nodes {
+        title
+        history { hasNextPage edges { node { operation entityType } } }
+        funding { allocationCount euContribution paid }
+        members(first: 2) { nodes { actor {
+          name
+          history(first: 1) { hasNextPage edges { node { entityType } } }
+          fundingReceived {
+            asLead { allocationCount paid }
+            asMember { allocationCount euContribution } } } } } } }
+      programmes(first: 10) { nodes { code utilisation { awarded paid remaining } } } }"#;
+    let mut costs = Vec::new();
+    for first in [10, 100] {
+        let before = app.db.statement_count();
+        let data = app.ok(query, json!({ "first": first })).await;
+        costs.push(app.db.statement_count() - before);
+        let nodes = data["partnerships"]["nodes"].as_array().expect("nodes");
+        assert_eq!(nodes.len(), first);
+        assert_eq!(nodes[0]["title"], "Partnership 000");
+        let operations = |node: &Value| -> Vec<String> {
+            node["history"]["edges"]
+                .as_array()
+                .expect("edges")
+                .iter()
+                .map(|e| e["node"]["operation"].as_str().expect("op").to_owned())
+                .collect()
+        };
+        // Oldest first; the records made by the repositories directly are `direct`.
+        assert_eq!(operations(&nodes[0]), ["direct", "updatePartnership"]);
+        assert_eq!(operations(&nodes[first - 1]), ["direct"]);
+        assert_eq!(
+            nodes[first - 1]["history"]["edges"][0]["node"]["entityType"],
+            "Partnership"
+        );
+        assert_eq!(
+            nodes[0]["funding"],
+            json!({ "allocationCount": 1, "euContribution": "750.00", "paid": "100.00" })
+        );
+        assert_eq!(
+            nodes[1]["funding"],
+            json!({ "allocationCount": 1, "euContribution": "750.00", "paid": "0.00" })
+        );
+        assert_eq!(
+            nodes[2]["funding"],
+            json!({ "allocationCount": 0, "euContribution": "0.00", "paid": "0.00" })
+        );
+        let lead = &nodes[0]["members"]["nodes"][0]["actor"];
+        assert_eq!(lead["name"], "Lead 000");
+        assert_eq!(
+            lead["fundingReceived"],
+            json!({ "asLead": { "allocationCount": 1, "paid": "100.00" },
+                    "asMember": { "allocationCount": 1, "euContribution": "750.00" } })
+        );
+        assert_eq!(lead["history"]["edges"][0]["node"]["entityType"], "Actor");
+        let partner = &nodes[1]["members"]["nodes"][1]["actor"];
+        assert_eq!(partner["name"], "Partner 001");
+        assert_eq!(
+            partner["fundingReceived"],
+            json!({ "asLead": { "allocationCount": 0, "paid": "0.00" },
+                    "asMember": { "allocationCount": 1, "euContribution": "750.00" } })
+        );
+        let last = &nodes[first - 1]["members"]["nodes"][1]["actor"];
+        assert_eq!(
+            last["fundingReceived"]["asMember"],
+            json!({ "allocationCount": 0, "euContribution": "0.00" })
+        );
+        assert_eq!(last["history"]["edges"][0]["node"]["entityType"], "Actor");
+        assert_eq!(
+            data["programmes"]["nodes"],
+            json!([{ "code": "2021ES65AMPR001",
+                     "utilisation": { "awarded": "1500.00", "paid": "100.00", "remaining": "99998500.00" } }])
+        );
+    }
+    assert_eq!(costs[0], costs[1], "{costs:?}");
+    assert_eq!(
+        costs[1], 9,
+        "partnerships, their histories, totals, members, actors, their histories and totals, \
+         programmes, their utilisation: {costs:?}"
     );
 }

@@ -226,10 +226,13 @@ impl Actor {
             drafts: drafts(ctx)?,
             ..Default::default()
         };
-        Ok(super::audit::FundingReceived {
-            as_lead: super::audit::awarded_totals(ctx, as_lead).await?,
-            as_member: super::audit::awarded_totals(ctx, as_member).await?,
-        })
+        // Together, so that both wait in the same batch.
+        let (as_lead, as_member) = futures_util::future::try_join(
+            super::audit::awarded_totals(ctx, as_lead),
+            super::audit::awarded_totals(ctx, as_member),
+        )
+        .await?;
+        Ok(super::audit::FundingReceived { as_lead, as_member })
     }
 
     /// Raised by every change; give it as `expectedVersion` to update safely.

@@ -93,7 +93,11 @@ pub(crate) fn awarded_totals<'a>(
     Box::pin(async move {
         filter.drafts = drafts(ctx)?;
         filter.statuses = vec![AllocationStatus::Awarded, AllocationStatus::Closed];
-        let (_, totals) = db(ctx)?.funding_summary(&[], &filter).await?;
+        // Through the request's batcher: the totals of every partnership (or actor) of a page
+        // are one statement.
+        let totals = super::load(ctx, super::loaders::TotalsOf(filter))
+            .await?
+            .ok_or_else(|| ApiError::internal("allocation totals were not loaded"))?;
         Ok((&totals).into())
     })
 }

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use domain::access::can_audit;
 use futures_util::future::BoxFuture;
 use persistence::audit::{AuditEvent as StoredEvent, AuditFilter};
+use persistence::repo::DraftVisibility;
 use persistence::{PageRequest, SortDirection};
 
 use super::connection::page_request;
@@ -147,7 +148,8 @@ pub struct AuditChainReport {
     pub reason: Option<String>,
 }
 
-/// The events of one record, oldest first: its versions over time.
+/// The events of one record, oldest first: its versions over time. Through the request's
+/// batcher: the histories of every record of a page are one statement.
 ///
 /// Boxed, as every field that reads the database itself: a type's field futures are all as
 /// large as its largest, and the types a page repeats poll theirs together
@@ -160,12 +162,32 @@ pub(crate) fn history_of<'a>(
 ) -> BoxFuture<'a, ApiResult<AuditEventConnection>> {
     Box::pin(async move {
         can_audit(principal(ctx)?)?;
-        let filter = AuditFilter {
-            entity_id: Some(entity),
-            ..Default::default()
-        };
-        events(ctx, &filter, first, after).await
+        let page = page_request(first, after, SortDirection::Asc)?;
+        let result = super::nested_page(
+            ctx,
+            super::loaders::HistoryOf(entity),
+            DraftVisibility::All,
+            page,
+        )
+        .await?;
+        Ok(connection(result))
     })
+}
+
+fn connection(result: persistence::Page<StoredEvent>) -> AuditEventConnection {
+    let edges: Vec<AuditEventEdge> = result
+        .items
+        .into_iter()
+        .map(|(cursor, event)| AuditEventEdge {
+            cursor: super::connection::encode_cursor(&cursor),
+            node: AuditEvent(event),
+        })
+        .collect();
+    AuditEventConnection {
+        end_cursor: edges.last().map(|e| e.cursor.clone()),
+        edges,
+        has_next_page: result.has_next_page,
+    }
 }
 
 async fn events(
@@ -175,20 +197,7 @@ async fn events(
     after: Option<String>,
 ) -> ApiResult<AuditEventConnection> {
     let page: PageRequest = page_request(first, after, SortDirection::Asc)?;
-    let result = db(ctx)?.audit_events(filter, &page).await?;
-    let edges: Vec<AuditEventEdge> = result
-        .items
-        .into_iter()
-        .map(|(cursor, event)| AuditEventEdge {
-            cursor: super::connection::encode_cursor(&cursor),
-            node: AuditEvent(event),
-        })
-        .collect();
-    Ok(AuditEventConnection {
-        end_cursor: edges.last().map(|e| e.cursor.clone()),
-        edges,
-        has_next_page: result.has_next_page,
-    })
+    Ok(connection(db(ctx)?.audit_events(filter, &page).await?))
 }
 
 #[derive(Default)]

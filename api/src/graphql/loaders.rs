@@ -16,6 +16,7 @@ use domain::membership::Membership;
 use domain::partnership::Partnership;
 use persistence::repo::{
     ActorFilter, AllocationFilter, DraftVisibility, PartnershipFilter, PartnershipOrder,
+    SummaryRow, Utilisation,
 };
 use persistence::{Database, Page, PageRequest, RepoError};
 
@@ -551,3 +552,63 @@ macro_rules! allocations_of {
 
 allocations_of!(AllocationsOfStream);
 allocations_of!(AllocationsOfProgramme);
+
+/// The audit events of one record (any type: the trail keys events by the record's id),
+/// oldest first: its history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HistoryOf(pub uuid::Uuid);
+
+impl NestedList for HistoryOf {
+    type Item = persistence::audit::AuditEvent;
+
+    async fn pages(
+        db: &Database,
+        parents: &[Self],
+        _drafts: DraftVisibility,
+        page: &PageRequest,
+    ) -> Result<Vec<Page<Self::Item>>, RepoError> {
+        let filters: Vec<persistence::audit::AuditFilter> = parents
+            .iter()
+            .map(|p| persistence::audit::AuditFilter {
+                entity_id: Some(p.0),
+                ..Default::default()
+            })
+            .collect();
+        db.audit_events_each(&filters, page).await
+    }
+}
+
+/// The totals (count, eligible cost, EU contribution, paid) of the allocations a filter
+/// matches, as a loader key: a page of partnerships' `funding` (or actors' `fundingReceived`,
+/// programmes' `utilisation`) costs one statement.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TotalsOf(pub AllocationFilter);
+
+impl Loader<TotalsOf> for RepoLoader {
+    type Value = SummaryRow;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[TotalsOf]) -> Result<HashMap<TotalsOf, SummaryRow>, ApiError> {
+        let filters: Vec<AllocationFilter> = keys.iter().map(|k| k.0.clone()).collect();
+        let totals = self.db.allocation_totals_each(&filters).await?;
+        Ok(keys.iter().cloned().zip(totals).collect())
+    }
+}
+
+/// What one programme's awards hold and what was paid on its allocations, as a loader key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UtilisationOf(pub ProgrammeId);
+
+impl Loader<UtilisationOf> for RepoLoader {
+    type Value = Utilisation;
+    type Error = ApiError;
+
+    async fn load(
+        &self,
+        keys: &[UtilisationOf],
+    ) -> Result<HashMap<UtilisationOf, Utilisation>, ApiError> {
+        let ids: Vec<ProgrammeId> = keys.iter().map(|k| k.0).collect();
+        let found = self.db.programmes().utilisation_each(&ids).await?;
+        Ok(keys.iter().copied().zip(found).collect())
+    }
+}

@@ -118,11 +118,10 @@ impl Programme {
     }
 
     async fn utilisation(&self, ctx: &Context<'_>) -> async_graphql::Result<Utilisation> {
-        let u = db(ctx)?
-            .programmes()
-            .utilisation(self.0.id)
-            .await
-            .map_err(ApiError::from)?;
+        // Through the request's batcher: a page of programmes costs one statement.
+        let u = super::load(ctx, super::loaders::UtilisationOf(self.0.id))
+            .await?
+            .ok_or_else(|| ApiError::internal("a programme's utilisation was not loaded"))?;
         let envelope = self.0.details.parts().envelope.cents();
         Ok(Utilisation {
             envelope: cents_to_decimal(envelope).into(),

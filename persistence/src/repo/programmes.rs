@@ -2,17 +2,19 @@
 //! their utilisation (awarded, paid, remaining).
 
 use domain::ValidationError;
-use domain::funding::{Programme, ProgrammeDetails};
+use domain::funding::{AllocationStatus, Programme, ProgrammeDetails};
+
+use super::allocations::AllocationFilter;
 use domain::ids::{ProgrammeId, StreamId};
 use domain::territory::CountryCode;
-use sea_orm::sea_query::{Condition, Expr};
+use sea_orm::sea_query::Condition;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
 };
 use tracing::instrument;
 
-use crate::entities::{actor, allocation, ceiling_rule, funding_stream, payment, programme};
+use crate::entities::{actor, allocation, ceiling_rule, funding_stream, programme};
 use crate::pagination::{Cursor, Page, PageRequest, SortDirection, SortValue, after, order_key};
 use crate::{Database, RepoError};
 
@@ -179,31 +181,44 @@ impl Programmes<'_> {
     }
 
     /// What the programme's awards (AWARDED and CLOSED allocations) hold and what was paid.
-    #[instrument(name = "repo.programmes.utilisation", skip_all, fields(programme = %id))]
     pub async fn utilisation(&self, id: ProgrammeId) -> Result<Utilisation, RepoError> {
-        let awarded = super::allocations::awarded_total(self.db.connection(), id, None).await?;
-        let paid = payment::Entity::find()
-            .select_only()
-            .expr(Expr::cust(
-                "CAST(COALESCE(SUM(payment.amount_cents), 0) AS BIGINT)",
-            ))
-            .filter(
-                payment::Column::AllocationId.in_subquery(
-                    sea_orm::sea_query::Query::select()
-                        .column(allocation::Column::Id)
-                        .from(allocation::Entity)
-                        .and_where(allocation::Column::ProgrammeId.eq(id.as_uuid()))
-                        .to_owned(),
-                ),
-            )
-            .into_tuple::<i64>()
-            .one(self.db.connection())
-            .await?
-            .unwrap_or(0);
-        Ok(Utilisation {
-            awarded_cents: awarded,
-            paid_cents: paid,
-        })
+        let found = self.utilisation_each(&[id]).await?;
+        found
+            .into_iter()
+            .next()
+            .ok_or_else(|| RepoError::Corrupt("programme utilisation: no row".into()))
+    }
+
+    /// The utilisation of each of `ids`, in their order, in one statement for up to 250
+    /// programmes: what the awards hold, and what was paid on any of the programme's
+    /// allocations.
+    #[instrument(name = "repo.programmes.utilisation_each", skip_all)]
+    pub async fn utilisation_each(
+        &self,
+        ids: &[ProgrammeId],
+    ) -> Result<Vec<Utilisation>, RepoError> {
+        let filters: Vec<AllocationFilter> = ids
+            .iter()
+            .flat_map(|id| {
+                let all = AllocationFilter {
+                    programmes: vec![*id],
+                    ..Default::default()
+                };
+                let awarded = AllocationFilter {
+                    statuses: vec![AllocationStatus::Awarded, AllocationStatus::Closed],
+                    ..all.clone()
+                };
+                [awarded, all]
+            })
+            .collect();
+        let totals = self.db.allocation_totals_each(&filters).await?;
+        Ok(totals
+            .chunks_exact(2)
+            .map(|pair| Utilisation {
+                awarded_cents: pair[0].eu_contribution_cents,
+                paid_cents: pair[1].paid_cents,
+            })
+            .collect())
     }
 }
 

@@ -260,6 +260,61 @@ impl Database {
         Ok((rows, totals))
     }
 
+    /// The totals of the allocations matching each of `filters` (a page of partnerships'
+    /// awards, a programme's utilisation), in one statement for up to 500 filters: a UNION ALL
+    /// of one aggregate per filter. Unlike `funding_summary`, which sums the whole ledger once
+    /// for a large group, each allocation's paid total is read from its own payments (the
+    /// ledger's index), so a filter of a few allocations reads only their payments.
+    #[instrument(name = "repo.summary.totals_each", skip_all)]
+    pub async fn allocation_totals_each(
+        &self,
+        filters: &[AllocationFilter],
+    ) -> Result<Vec<SummaryRow>, RepoError> {
+        let queries = filters
+            .iter()
+            .map(|filter| {
+                Query::select()
+                    .column((allocation::Entity, allocation::Column::EligibleCostCents))
+                    .column((allocation::Entity, allocation::Column::EuContributionCents))
+                    .expr_as(
+                        Expr::cust(
+                            "(SELECT COALESCE(SUM(payment.amount_cents), 0) FROM payment \
+                             WHERE payment.allocation_id = allocation.id)",
+                        ),
+                        Alias::new("paid"),
+                    )
+                    .from(allocation::Entity)
+                    .cond_where(filter.condition())
+                    .to_owned()
+            })
+            .collect();
+        let rows = crate::pagination::union_each(
+            self.connection(),
+            queries,
+            |branch| {
+                for (sum, name) in [
+                    ("COUNT(*)", "n"),
+                    ("COALESCE(SUM(eligible_cost_cents), 0)", "eligible"),
+                    ("COALESCE(SUM(eu_contribution_cents), 0)", "eu"),
+                    ("COALESCE(SUM(paid), 0)", "paid_total"),
+                ] {
+                    branch.expr_as(
+                        Expr::cust(format!("CAST({sum} AS BIGINT)")),
+                        Alias::new(name),
+                    );
+                }
+            },
+            &[],
+        )
+        .await?;
+        rows.iter()
+            .map(|rows| match rows.first() {
+                Some(row) => read_row(row, 0),
+                None => Err(RepoError::Corrupt("allocation totals: no row".into())),
+            })
+            .collect()
+    }
+
     /// The rule breaches a funder should look at, at most `limit` per rule.
     #[instrument(name = "repo.summary.audit_findings", skip_all)]
     pub async fn audit_findings(
