@@ -1378,6 +1378,13 @@ async fn internal_errors_never_show_database_text(app: &TestApp) {
     assert_eq!(response["data"], Value::Null);
 }
 
+/// The data of `query` with `variables`, and the statements the pool ran to answer it.
+async fn costed(app: &TestApp, query: &str, variables: Value) -> (u64, Value) {
+    let before = app.db.statement_count();
+    let data = app.ok(query, variables).await;
+    (app.db.statement_count() - before, data)
+}
+
 /// 100 partnerships, each with a lead, a partner and an allocation, written through the
 /// repositories (the HTTP path is tested elsewhere; this test is about reads).
 /// 100 partnerships, each with a lead, a partner and an AMIF allocation; returns AMIF's id.
@@ -1508,9 +1515,8 @@ async fn nested_pages_cost_the_same_statements_at_any_size(app: &TestApp) {
           allocations(first: 5) { nodes { eligibleCost stream { code } } } } } }"#;
     let mut costs = Vec::new();
     for first in [10, 100] {
-        let before = app.db.statement_count();
-        let data = app.ok(query, json!({ "first": first })).await;
-        costs.push(app.db.statement_count() - before);
+        let (cost, data) = costed(app, query, json!({ "first": first })).await;
+        costs.push(cost);
         let nodes = data["partnerships"]["nodes"].as_array().expect("nodes");
         assert_eq!(nodes.len(), first);
         assert_eq!(nodes[0]["title"], "Partnership 000");
@@ -1540,9 +1546,8 @@ async fn nested_pages_cost_the_same_statements_at_any_size(app: &TestApp) {
         nodes { name memberships(first: 5) { nodes { roles partnership { title } } } } } }"#;
     let mut costs = Vec::new();
     for first in [10, 100] {
-        let before = app.db.statement_count();
-        let data = app.ok(query, json!({ "first": first })).await;
-        costs.push(app.db.statement_count() - before);
+        let (cost, data) = costed(app, query, json!({ "first": first })).await;
+        costs.push(cost);
         let nodes = data["actors"]["nodes"].as_array().expect("nodes");
         assert_eq!(nodes.len(), first);
         assert_eq!(
@@ -1586,9 +1591,8 @@ async fn nested_lists_of_actors_streams_and_programmes_are_batched(app: &TestApp
                 partnerships(first: 5) { totalCount nodes { title } } } } }"#;
     let mut costs = Vec::new();
     for first in [10, 100] {
-        let before = app.db.statement_count();
-        let data = app.ok(query, json!({ "first": first })).await;
-        costs.push(app.db.statement_count() - before);
+        let (cost, data) = costed(app, query, json!({ "first": first })).await;
+        costs.push(cost);
         let nodes = data["actors"]["nodes"].as_array().expect("nodes");
         assert_eq!(nodes.len(), first);
         let names = |node: &Value| -> Vec<String> {
@@ -1636,9 +1640,7 @@ async fn nested_lists_of_actors_streams_and_programmes_are_batched(app: &TestApp
     let query = r#"{ fundingStreams { code
           allocations(first: 3) { totalCount nodes { partnership { title } } pageInfo { hasNextPage } } }
         programmes(first: 10) { nodes { allocations(first: 2) { nodes { partnership { title } } } } } }"#;
-    let before = app.db.statement_count();
-    let data = app.ok(query, json!({})).await;
-    let cost = app.db.statement_count() - before;
+    let (cost, data) = costed(app, query, json!({})).await;
     let streams = data["fundingStreams"].as_array().expect("streams");
     let amif = streams.iter().find(|s| s["code"] == "AMIF").expect("AMIF");
     assert_eq!(
@@ -1917,9 +1919,8 @@ async fn budgets_payments_and_managers_are_batched(app: &TestApp) {
         stream { code managers { name } } } } }"#;
     let mut costs = Vec::new();
     for first in [10, 100] {
-        let before = app.db.statement_count();
-        let data = app.ok(query, json!({ "first": first })).await;
-        costs.push(app.db.statement_count() - before);
+        let (cost, data) = costed(app, query, json!({ "first": first })).await;
+        costs.push(cost);
         let nodes = data["allocations"]["nodes"].as_array().expect("nodes");
         assert_eq!(nodes.len(), first);
         assert_eq!(
@@ -2016,9 +2017,8 @@ async fn histories_totals_and_utilisation_are_batched(app: &TestApp) {
       programmes(first: 10) { nodes { code utilisation { awarded paid remaining } } } }"#;
     let mut costs = Vec::new();
     for first in [10, 100] {
-        let before = app.db.statement_count();
-        let data = app.ok(query, json!({ "first": first })).await;
-        costs.push(app.db.statement_count() - before);
+        let (cost, data) = costed(app, query, json!({ "first": first })).await;
+        costs.push(cost);
         let nodes = data["partnerships"]["nodes"].as_array().expect("nodes");
         assert_eq!(nodes.len(), first);
         assert_eq!(nodes[0]["title"], "Partnership 000");
