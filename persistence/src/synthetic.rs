@@ -1,10 +1,14 @@
 //! Synthetic registry data for benchmarks and load tests: `registry seed-synthetic --scale N`
 //! writes, at scale 1, 10,000 actors, 50,000 partnerships, 250,000 memberships and 100,000
-//! allocations with plausible distributions (kinds, countries and NUTS regions, themes,
-//! streams). The same scale always writes the same rows (a seeded generator, ids included).
+//! allocations with plausible distributions: actor kinds and countries, regions with NUTS 2
+//! codes and municipalities in them with NUTS 3 codes, one to three themes, 70% of
+//! partnerships ACTIVE, allocations over every stream's programmes with national
+//! co-financing, about half of an active partnership's decided (awarded, closed, rejected).
+//! The data breaks none of the rules `auditFindings` checks. The same scale always writes the
+//! same rows (a seeded generator, ids included).
 //! Rows go in by multi-row INSERTs in one transaction, audited as one import event.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sea_orm::{
@@ -111,9 +115,11 @@ impl Database {
             .all(&tx.txn)
             .await?;
 
-        // Actors: regions first (parents of municipalities), then everyone else.
+        // Actors: regions first (parents of municipalities), then everyone else. A region has
+        // a NUTS 2 code of its country; a municipality lies in one of its country's regions
+        // (drawn), with a NUTS 3 code inside the region's.
         let mut actors = Vec::with_capacity(n_actors);
-        let mut regions: Vec<(uuid::Uuid, &str)> = Vec::new();
+        let mut regions: Vec<(uuid::Uuid, &str, String)> = Vec::new();
         for i in 0..n_actors {
             let id = uuid(&mut rng);
             let country = COUNTRIES[rng.random_range(0..COUNTRIES.len())];
@@ -122,25 +128,30 @@ impl Database {
             } else {
                 kind(&mut rng)
             };
-            let parent = match kind {
-                "MUNICIPALITY" => regions
-                    .iter()
-                    .filter(|(_, c)| *c == country)
-                    .map(|(id, _)| *id)
-                    .next(),
-                _ => None,
+            let (parent, nuts) = match kind {
+                "REGION" => {
+                    let code = format!(
+                        "{country}{}{}",
+                        rng.random_range(1..=9),
+                        rng.random_range(1..=9)
+                    );
+                    regions.push((id, country, code.clone()));
+                    (None, Some(code))
+                }
+                "MUNICIPALITY" => {
+                    let own: Vec<&(uuid::Uuid, &str, String)> =
+                        regions.iter().filter(|(_, c, _)| *c == country).collect();
+                    if own.is_empty() {
+                        (None, None)
+                    } else {
+                        let (region, _, code) = own[rng.random_range(0..own.len())];
+                        let nuts3 = format!("{code}{}", rng.random_range(1..=9));
+                        (Some(*region), Some(nuts3))
+                    }
+                }
+                _ => (None, None),
             };
-            if kind == "REGION" {
-                regions.push((id, country));
-            }
             let name = format!("Synthetic {} {i:06}", kind.to_lowercase().replace('_', " "));
-            let nuts = (kind == "REGION").then(|| {
-                format!(
-                    "{country}{}{}",
-                    rng.random_range(1..=9),
-                    rng.random_range(1..=9)
-                )
-            });
             actors.push(actor::ActiveModel {
                 id: Set(id),
                 kind: Set(kind.to_owned()),
@@ -202,7 +213,9 @@ impl Database {
                     } else {
                         None
                     }),
-                    envelope_cents: Set(1_000_000_000_000),
+                    // EUR 10 billion a unit of scale: the awards drawn below never
+                    // overdraw it.
+                    envelope_cents: Set(1_000_000_000_000 * (scale.ceil() as i64).max(1)),
                     version: Set(1),
                     created_at: Set(now),
                     updated_at: Set(now),
@@ -223,6 +236,8 @@ impl Database {
         // Partnerships with their themes and five members each (the first one LEADs).
         let start = NaiveDate::from_ymd_opt(2021, 1, 1).unwrap_or_default();
         let mut partnership_ids = Vec::with_capacity(n_partnerships);
+        // Whether each partnership is ACTIVE: only those have decided allocations.
+        let mut partnership_active = Vec::with_capacity(n_partnerships);
         let (mut rows, mut themes, mut members) = (Vec::new(), Vec::new(), Vec::new());
         let mut n_memberships = 0_u64;
         for i in 0..n_partnerships {
@@ -243,6 +258,9 @@ impl Database {
                 })
                 .collect::<Result<std::collections::BTreeSet<_>, _>>()?;
             let title = format!("Synthetic partnership {i:06}");
+            let start_date = start + chrono::Days::new(rng.random_range(0..1500));
+            let active = rng.random_range(0..10) < 7;
+            partnership_active.push(active);
             rows.push(partnership::ActiveModel {
                 id: Set(id),
                 title_folded: Set(title.to_lowercase()),
@@ -253,14 +271,9 @@ impl Database {
                 ),
                 governance_levels: Set("LOCAL,REGIONAL".to_owned()),
                 themes_key: Set(crate::repo::partnerships::themes_key(&set)),
-                start_date: Set(start + chrono::Days::new(rng.random_range(0..1500))),
+                start_date: Set(start_date),
                 end_date: Set(None),
-                status: Set(if rng.random_range(0..10) < 7 {
-                    "ACTIVE"
-                } else {
-                    "DRAFT"
-                }
-                .to_owned()),
+                status: Set(if active { "ACTIVE" } else { "DRAFT" }.to_owned()),
                 version: Set(1),
                 created_at: Set(now),
                 updated_at: Set(now),
@@ -307,7 +320,10 @@ impl Database {
         }
         flush(&tx, &mut rows, &mut themes, &mut members).await?;
 
-        // Allocations: REQUESTED, at 70% of a random eligible cost, on a random programme.
+        // Allocations on a random programme, at up to 70% of a random eligible cost, with a
+        // national co-financing of part of the rest. On an ACTIVE partnership, about half are
+        // decided (AWARDED 30%, CLOSED 10%, REJECTED 10%) on a date of 2021-2025; the others,
+        // and all on drafts, are REQUESTED.
         let mut batch = Vec::new();
         for i in 0..n_allocations {
             let (programme_id, stream_id, category) =
@@ -322,18 +338,30 @@ impl Database {
             // EUR 10,000 to EUR 2,000,000, in cents.
             let eligible: i64 = rng.random_range(1_000_000..200_000_000);
             let eu = eligible * i64::from(rule.max_rate_bp.min(7000)) / 10_000;
+            let national = (eligible - eu) * rng.random_range(0..=100) / 100;
+            let p = rng.random_range(0..partnership_ids.len());
+            let draw = rng.random_range(0..100);
+            let status = match draw {
+                _ if !partnership_active[p] => "REQUESTED",
+                0..30 => "AWARDED",
+                30..40 => "CLOSED",
+                40..50 => "REJECTED",
+                _ => "REQUESTED",
+            };
+            let decision_date = (status != "REQUESTED")
+                .then(|| start + chrono::Days::new(rng.random_range(0..1800)));
             batch.push(allocation::ActiveModel {
                 id: Set(uuid(&mut rng)),
-                partnership_id: Set(partnership_ids[rng.random_range(0..partnership_ids.len())]),
+                partnership_id: Set(partnership_ids[p]),
                 stream_id: Set(stream_id),
                 ceiling_rule_id: Set(rule.id),
                 programme_id: Set(Some(programme_id)),
                 eligible_cost_cents: Set(eligible),
                 eu_contribution_cents: Set(eu),
-                national_contribution_cents: Set(0),
-                status: Set("REQUESTED".to_owned()),
-                decision_date: Set(None),
-                decision_year: Set(None),
+                national_contribution_cents: Set(national),
+                status: Set(status.to_owned()),
+                decision_date: Set(decision_date),
+                decision_year: Set(decision_date.map(|d| d.year())),
                 reference: Set(Some(format!("SYN-{i:07}"))),
                 version: Set(1),
                 created_at: Set(now),

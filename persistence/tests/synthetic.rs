@@ -99,6 +99,68 @@ async fn synthetic_data_has_the_scale_and_reads_back_valid(db: &Database) {
             .iter()
             .all(|(_, a)| a.eu_contribution <= a.eligible_cost)
     );
+    // Distributions: each municipality lies in a region of its country, with a NUTS 3 code
+    // inside the region's (and they spread over several regions); about half of the
+    // allocations of ACTIVE partnerships are decided, none of a draft's, each decided one with
+    // its date; national co-financing is drawn.
+    let one = |sql: &str| {
+        let statement = Statement::from_string(backend, sql.to_owned());
+        async move {
+            conn.query_one_raw(statement)
+                .await
+                .expect("query")
+                .expect("row")
+                .try_get_by_index::<i64>(0)
+                .expect("count")
+        }
+    };
+    assert_eq!(
+        one(
+            "SELECT COUNT(*) FROM actor m JOIN actor r ON r.id = m.parent_id \
+             WHERE m.kind <> 'MUNICIPALITY' OR r.kind <> 'REGION' OR r.country <> m.country \
+             OR m.nuts_code IS NULL OR r.nuts_code IS NULL \
+             OR SUBSTR(m.nuts_code, 1, 4) <> r.nuts_code OR LENGTH(m.nuts_code) <> 5"
+        )
+        .await,
+        0
+    );
+    let parented =
+        one("SELECT COUNT(*) FROM actor WHERE kind = 'MUNICIPALITY' AND parent_id IS NOT NULL")
+            .await;
+    let countries = one("SELECT COUNT(DISTINCT country) FROM actor WHERE kind = 'MUNICIPALITY' AND parent_id IS NOT NULL").await;
+    let parents =
+        one("SELECT COUNT(DISTINCT parent_id) FROM actor WHERE kind = 'MUNICIPALITY'").await;
+    assert!(
+        parented > 0 && parents > countries,
+        "{parented} {parents} {countries}"
+    );
+    assert_eq!(
+        one(
+            "SELECT COUNT(*) FROM allocation a JOIN partnership p ON p.id = a.partnership_id \
+             WHERE a.status <> 'REQUESTED' AND (p.status <> 'ACTIVE' OR a.decision_date IS NULL \
+             OR a.decision_year < 2021 OR a.decision_year > 2025)"
+        )
+        .await,
+        0
+    );
+    for (status, low, high) in [
+        ("REQUESTED", 550, 750),
+        ("AWARDED", 150, 270),
+        ("CLOSED", 40, 100),
+        ("REJECTED", 40, 100),
+    ] {
+        let n = one(&format!(
+            "SELECT COUNT(*) FROM allocation WHERE status = '{status}'"
+        ))
+        .await;
+        assert!((low..=high).contains(&n), "{status}: {n}");
+    }
+    assert!(
+        one("SELECT COUNT(*) FROM allocation WHERE national_contribution_cents > 0").await > 900
+    );
+    // And the data breaks none of the rules a funder checks.
+    let findings = db.audit_findings(&[], 10).await.expect("findings");
+    assert!(findings.is_empty(), "{findings:?}");
     let report = db.verify_chain().await.expect("chain");
     assert_eq!(
         (report.events_checked, report.first_broken),
