@@ -319,6 +319,10 @@ enum Command {
         /// (a partnership's set of members) still roll the file back.
         #[arg(long)]
         skip_invalid: bool,
+        /// Seconds between progress lines when standard error is not a terminal (a log, a CI
+        /// job); a terminal gets a progress bar instead.
+        #[arg(long, default_value_t = 5.0, value_parser = progress_every)]
+        progress_every: f64,
         /// The file to read.
         file: PathBuf,
         #[command(flatten)]
@@ -341,12 +345,21 @@ async fn open(database: &DatabaseArgs) -> Result<Database, String> {
     Ok(db)
 }
 
-/// Runs an import with a progress bar on a terminal, or a progress line every few seconds
+/// `--progress-every`: seconds, at least a millisecond and at most a day.
+fn progress_every(raw: &str) -> Result<f64, String> {
+    match raw.parse::<f64>() {
+        Ok(s) if (0.001..=86_400.0).contains(&s) => Ok(s),
+        _ => Err("must be a number of seconds from 0.001 to 86400".into()),
+    }
+}
+
+/// Runs an import with a progress bar on a terminal, or a progress line every `every`
 /// otherwise (a log, a CI job), and prints what was written.
 async fn import(
     db: &Database,
     file: &std::path::Path,
     options: &crate::import::Options,
+    every: std::time::Duration,
 ) -> Result<(), String> {
     use std::io::IsTerminal;
     use std::sync::atomic::Ordering;
@@ -369,8 +382,12 @@ async fn import(
         let progress = Arc::clone(&progress);
         let bar = bar.clone();
         tokio::spawn(async move {
-            let period = if bar.is_some() { 100 } else { 5_000 };
-            let mut tick = tokio::time::interval(std::time::Duration::from_millis(period));
+            let period = if bar.is_some() {
+                std::time::Duration::from_millis(100)
+            } else {
+                every
+            };
+            let mut tick = tokio::time::interval(period);
             tick.tick().await;
             loop {
                 tick.tick().await;
@@ -432,6 +449,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             record_type,
             all_or_nothing: _,
             skip_invalid,
+            progress_every,
             file,
             database,
         } => {
@@ -443,7 +461,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                 record_type,
                 skip_invalid,
             };
-            import(&db, &file, &options).await
+            let every = std::time::Duration::from_secs_f64(progress_every);
+            import(&db, &file, &options, every).await
         }
         Command::SeedSynthetic { scale, database } => {
             let db = open(&database)

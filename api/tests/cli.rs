@@ -282,6 +282,76 @@ async fn import_refuses_an_invalid_file_whole_or_skips_its_invalid_lines() {
     assert_eq!(scratch.rows("actor").await, 2);
 }
 
+/// Away from a terminal (a log, a CI job) the import prints plain progress lines, every
+/// `--progress-every` seconds, with the lines done and the share of the file read; a bad
+/// interval is refused with the rule.
+#[tokio::test]
+async fn import_prints_plain_progress_lines_away_from_a_terminal() {
+    let scratch = Scratch::new("progress");
+    let lines: String = (0..3000)
+        .map(|i| {
+            format!("{{\"type\":\"actor\",\"kind\":\"NGO\",\"name\":\"NGO {i:05}\",\"country\":\"IT\"}}\n")
+        })
+        .collect();
+    let size = lines.len();
+    let file = scratch.file("actors.jsonl", &lines);
+    for bad in ["0", "-1", "soon"] {
+        let flag = format!("--progress-every={bad}");
+        let refused = scratch.run(&["import", "--format", "jsonl", &flag, &file]);
+        assert_eq!(refused.status.code(), Some(2), "{bad}");
+        assert!(
+            stderr(&refused).contains("must be a number of seconds from 0.001 to 86400"),
+            "{}",
+            stderr(&refused)
+        );
+    }
+    assert!(!scratch.dir.join("cli.db").exists(), "refused before the database is opened");
+
+    // The test's stderr is a pipe, never a terminal.
+    let run = scratch.run(&[
+        "import",
+        "--format",
+        "jsonl",
+        "--progress-every",
+        "0.005",
+        &file,
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let err = stderr(&run);
+    let progress: Vec<(u64, f64)> = err
+        .lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("import: ")?;
+            let (done, rest) = rest.split_once(" lines, ")?;
+            let (share, rest) = rest.split_once("% of ")?;
+            assert!(rest.starts_with(&format!("{size} bytes, ")), "{line}");
+            Some((done.parse().ok()?, share.parse().ok()?))
+        })
+        .collect();
+    assert!(!progress.is_empty(), "no progress line in {err}");
+    assert!(
+        progress
+            .windows(2)
+            .all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1),
+        "{progress:?}"
+    );
+    assert!(
+        progress
+            .iter()
+            .all(|(done, share)| *done <= 3000 && *share <= 100.0),
+        "{progress:?}"
+    );
+    assert!(!err.contains('\r'), "no bar drawing on a pipe: {err}");
+    assert!(
+        String::from_utf8_lossy(&run.stdout).starts_with(
+            "3000 actors, 0 partnerships, 0 memberships and 0 allocations imported in "
+        ),
+        "{}",
+        String::from_utf8_lossy(&run.stdout)
+    );
+    assert_eq!(scratch.rows("actor").await, 3000);
+}
+
 /// `registry seed-synthetic` refuses a scale outside (0, 100] with the rule, and writes the
 /// scale's counts into an empty registry only.
 #[tokio::test]
