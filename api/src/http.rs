@@ -675,7 +675,7 @@ async fn execute(state: &AppState, caller: Caller, batch: BatchRequest, via_get:
             }
         };
         let large = checked.nodes >= state.settings.limits.large_operation_nodes;
-        runs.push((name, Ok((request, loads, large))));
+        runs.push((name, Ok((request, loads, large, checked))));
     }
     let timeout = Duration::from_millis(state.settings.limits.request_timeout_ms);
     let schema = state.schema.clone();
@@ -684,7 +684,7 @@ async fn execute(state: &AppState, caller: Caller, batch: BatchRequest, via_get:
         let mut out = Vec::with_capacity(runs.len());
         for (name, run) in runs {
             let response = match run {
-                Ok((request, loads, large)) => {
+                Ok((request, loads, large, checked)) => {
                     // Large operations take turns (`Limits::concurrent_executions`), one turn an
                     // operation, so that a batch holds one at a time; the others run at once.
                     // The semaphore is never closed.
@@ -700,6 +700,7 @@ async fn execute(state: &AppState, caller: Caller, batch: BatchRequest, via_get:
                     // `graphql::batcher`).
                     let mut response = loads.run(schema.execute(request)).await;
                     stamp_response(&mut response, variables.as_ref());
+                    checked.order_root(&mut response.data);
                     response
                 }
                 Err(error) => async_graphql::Response::from_errors(vec![error]),

@@ -305,7 +305,10 @@ async fn import_prints_plain_progress_lines_away_from_a_terminal() {
             stderr(&refused)
         );
     }
-    assert!(!scratch.dir.join("cli.db").exists(), "refused before the database is opened");
+    assert!(
+        !scratch.dir.join("cli.db").exists(),
+        "refused before the database is opened"
+    );
 
     // The test's stderr is a pipe, never a terminal.
     let run = scratch.run(&[

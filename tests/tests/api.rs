@@ -18,6 +18,7 @@ on_both_databases!(
     in_place_fields_answer_as_async_graphql_does,
     budgets_payments_and_managers_are_batched,
     histories_totals_and_utilisation_are_batched,
+    root_fields_answer_in_the_documents_order,
 );
 
 const CREATE_ACTOR: &str = r#"
@@ -2082,4 +2083,65 @@ async fn histories_totals_and_utilisation_are_batched(app: &TestApp) {
         "partnerships, their histories, totals, members, actors, their histories and totals, \
          programmes, their utilisation: {costs:?}"
     );
+}
+
+/// The root fields come back in the order the document selects them (GraphQL's serialized map
+/// ordering), although the query root is merged from parts: with aliases, fragments at the
+/// root, and the named operation of a document of several.
+async fn root_fields_answer_in_the_documents_order(app: &TestApp) {
+    hundred_partnerships(app).await;
+    let text = |body: Value| {
+        let client = app.client.clone();
+        let url = app.url("/graphql");
+        let token = app.admin_token.clone();
+        async move {
+            let response = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .expect("request");
+            assert!(response.status().is_success());
+            response.text().await.expect("body")
+        }
+    };
+    let in_order = |text: &str, keys: &[&str]| {
+        let at: Vec<usize> = keys
+            .iter()
+            .map(|k| {
+                text.find(&format!("\"{k}\":"))
+                    .unwrap_or_else(|| panic!("{k} in {text}"))
+            })
+            .collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{keys:?} in {text}");
+    };
+    let plain = text(
+        json!({ "query": "{ programmes(first: 1) { nodes { code } } \
+        viewer { role } actors { totalCount } partnerships(first: 1) { totalCount } }" }),
+    )
+    .await;
+    in_order(&plain, &["programmes", "viewer", "actors", "partnerships"]);
+    assert!(plain.contains("\"actors\":{\"totalCount\":201}"), "{plain}");
+
+    let fragments = text(json!({ "query": "query { ...Counts v: viewer { role } \
+        ... on QueryRoot { streams: fundingStreams { code } } } \
+        fragment Counts on QueryRoot { partnerships(first: 1) { totalCount } actors { totalCount } }" }))
+    .await;
+    in_order(&fragments, &["partnerships", "actors", "v", "streams"]);
+
+    let named = text(json!({
+        "query": "query A { viewer { role } actors { totalCount } } \
+                  query B { actors { totalCount } viewer { role } }",
+        "operationName": "B"
+    }))
+    .await;
+    in_order(&named, &["actors", "viewer"]);
+    let named = text(json!({
+        "query": "query A { viewer { role } actors { totalCount } } \
+                  query B { actors { totalCount } viewer { role } }",
+        "operationName": "A"
+    }))
+    .await;
+    in_order(&named, &["viewer", "actors"]);
 }

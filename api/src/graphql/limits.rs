@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_graphql::parser::types::{
-    Field, FragmentDefinition, OperationType, Selection, SelectionSet,
+    DocumentOperations, Field, FragmentDefinition, OperationType, Selection, SelectionSet,
 };
 use async_graphql::{Name, Positioned, Request, ServerError, Value, Variables};
 
@@ -73,7 +73,7 @@ struct Walk<'a> {
 }
 
 /// What a request that passed the checks is estimated to cost.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checked {
     /// How many values (fields, and the items of the pages that hold them) the response holds
     /// at most: each field counts once for every item of every page around it, a page being a
@@ -82,6 +82,64 @@ pub struct Checked {
     /// and 10 allocations each is about 6,300; a filtered list of 20 with five fields, 141. Of a
     /// document of several operations, the largest.
     pub nodes: usize,
+    /// The response keys of the root fields of the operation that runs, in the order the
+    /// document selects them (fragments spread into place), when it selects more than one:
+    /// async-graphql orders the root fields by the part of the merged query root that answers
+    /// them, and the response is put back in the document's order (`Checked::order_root`).
+    pub root_keys: Vec<Name>,
+}
+
+impl Checked {
+    /// Puts the root fields of `data` in the order the document selected them; keys the
+    /// document does not name (none, in practice) keep their order after them.
+    pub fn order_root(&self, data: &mut Value) {
+        let Value::Object(map) = data else {
+            return;
+        };
+        if self.root_keys.len() < 2 || map.len() < 2 {
+            return;
+        }
+        let mut ordered = async_graphql::indexmap::IndexMap::with_capacity(map.len());
+        for key in &self.root_keys {
+            if let Some((key, value)) = map.swap_remove_entry(key) {
+                ordered.insert(key, value);
+            }
+        }
+        ordered.extend(map.drain(..));
+        *map = ordered;
+    }
+}
+
+/// The response keys of a selection set in the order the document selects them, with the
+/// fields of its fragments (inline or named) in their place, each key once. A fragment met
+/// again is not spread again (the document is not validated yet: a cycle must end).
+fn response_keys(
+    set: &SelectionSet,
+    fragments: &HashMap<Name, Positioned<FragmentDefinition>>,
+    spread: &mut HashSet<Name>,
+    keys: &mut Vec<Name>,
+) {
+    for item in &set.items {
+        match &item.node {
+            Selection::Field(field) => {
+                let key = &field.node.response_key().node;
+                if !keys.contains(key) {
+                    keys.push(key.clone());
+                }
+            }
+            Selection::InlineFragment(fragment) => {
+                response_keys(&fragment.node.selection_set.node, fragments, spread, keys);
+            }
+            Selection::FragmentSpread(name) => {
+                let name = &name.node.fragment_name.node;
+                if spread.insert(name.clone())
+                    && let Some(fragment) = fragments.get(name)
+                {
+                    response_keys(&fragment.node.selection_set.node, fragments, spread, keys);
+                }
+            }
+        }
+    }
 }
 
 /// The items a field's value may hold: a page's `first` (bounded as `page_request` bounds it),
@@ -244,6 +302,7 @@ impl RequestLimits {
         // document borrows the request: taken out meanwhile (not copied), and put back once the
         // walk is done (a request refused on the way does not run).
         let variables = std::mem::take(&mut request.variables);
+        let operation_name = request.operation_name.clone();
         let document = request
             .parsed_query()
             .map_err(|e| super::error_codes::parse_failed(e.clone()))?;
@@ -269,6 +328,24 @@ impl RequestLimits {
             walk.level(&operation.node.selection_set.node, Vec::new(), 0, 1)?;
             nodes = nodes.max(walk.nodes);
         }
+        // The operation that runs: the one named, or the only one (async-graphql refuses the
+        // request otherwise, and then there is no data to order).
+        let operation = match (&document.operations, operation_name.as_deref()) {
+            (DocumentOperations::Single(operation), _) => Some(operation),
+            (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
+            (DocumentOperations::Multiple(_), None) => None,
+        };
+        let mut root_keys = Vec::new();
+        if let Some(operation) = operation
+            && operation.node.selection_set.node.items.len() > 1
+        {
+            response_keys(
+                &operation.node.selection_set.node,
+                &document.fragments,
+                &mut HashSet::new(),
+                &mut root_keys,
+            );
+        }
         request.variables = variables;
         if count > self.max_aliases {
             return Err(refuse(
@@ -285,7 +362,7 @@ impl RequestLimits {
                 "mutations are sent by POST; GET only reads",
             ));
         }
-        Ok(Checked { nodes })
+        Ok(Checked { nodes, root_keys })
     }
 }
 
