@@ -435,12 +435,9 @@ impl Database {
             .iter()
             .map(|filter| events_query(filter, page))
             .collect::<Result<Vec<_>, _>>()?;
-        let rows = crate::pagination::union_each(
+        let rows = crate::pagination::all_rows_of_each(
             self.connection(),
             queries,
-            |branch| {
-                branch.column(sea_orm::sea_query::Asterisk);
-            },
             &[("seq", sea_orm::Order::Asc)],
         )
         .await?;

@@ -244,15 +244,7 @@ where
 {
     use sea_orm::{FromQueryResult, QueryTrait};
     let queries = queries.into_iter().map(QueryTrait::into_query).collect();
-    let rows = union_each(
-        conn,
-        queries,
-        |branch| {
-            branch.column(sea_orm::sea_query::Asterisk);
-        },
-        order,
-    )
-    .await?;
+    let rows = all_rows_of_each(conn, queries, order).await?;
     rows.into_iter()
         .map(|rows| {
             rows.iter()
@@ -290,6 +282,24 @@ where
             None => Ok(0),
         })
         .collect()
+}
+
+/// The whole rows of each of `queries` (page queries, each filtered, ordered and limited), as
+/// [`rows_of_each`] reads them, for rows that are not an entity's model.
+pub(crate) async fn all_rows_of_each(
+    conn: &impl sea_orm::ConnectionTrait,
+    queries: Vec<sea_orm::sea_query::SelectStatement>,
+    order: &[(&'static str, sea_orm::Order)],
+) -> Result<Vec<Vec<sea_orm::QueryResult>>, crate::RepoError> {
+    union_each(
+        conn,
+        queries,
+        |branch| {
+            branch.column(sea_orm::sea_query::Asterisk);
+        },
+        order,
+    )
+    .await
 }
 
 /// The rows of a SELECT over each of `queries`, in one statement per 500 queries: branch `i`

@@ -178,9 +178,9 @@ async fn concurrent_awards_never_overdraw_the_envelope(db: &Database) {
     }
     let u = db
         .programmes()
-        .utilisation(programme)
+        .utilisation_each(&[programme])
         .await
-        .expect("utilisation");
+        .expect("utilisation")[0];
     assert_eq!(u.awarded_cents, 90_000);
     let awarded = AllocationFilter {
         statuses: vec![AllocationStatus::Awarded],
@@ -225,9 +225,9 @@ async fn concurrent_awards_never_overdraw_the_envelope(db: &Database) {
         .expect("fits exactly");
     assert_eq!(
         db.programmes()
-            .utilisation(programme)
+            .utilisation_each(&[programme])
             .await
-            .expect("u")
+            .expect("u")[0]
             .awarded_cents,
         100_000
     );

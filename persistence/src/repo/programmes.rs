@@ -180,18 +180,9 @@ impl Programmes<'_> {
             .await?)
     }
 
-    /// What the programme's awards (AWARDED and CLOSED allocations) hold and what was paid.
-    pub async fn utilisation(&self, id: ProgrammeId) -> Result<Utilisation, RepoError> {
-        let found = self.utilisation_each(&[id]).await?;
-        found
-            .into_iter()
-            .next()
-            .ok_or_else(|| RepoError::Corrupt("programme utilisation: no row".into()))
-    }
-
     /// The utilisation of each of `ids`, in their order, in one statement for up to 250
-    /// programmes: what the awards hold, and what was paid on any of the programme's
-    /// allocations.
+    /// programmes: what the awards (AWARDED and CLOSED allocations) hold, and what was paid on
+    /// any of the programme's allocations.
     #[instrument(name = "repo.programmes.utilisation_each", skip_all)]
     pub async fn utilisation_each(
         &self,
