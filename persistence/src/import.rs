@@ -8,8 +8,14 @@
 //! uniqueness of allocation references, against the stored ones read once per stream) and at
 //! [`Import::finish`] (the set of a partnership's members). Nothing is visible to readers
 //! before `finish` commits; dropping an `Import` rolls everything back.
+//!
+//! A full batch is written by a task of its own while the caller parses and checks the next
+//! one: the database writes on one core (PostgreSQL's backend, SQLite's worker thread) and the
+//! parsing would otherwise leave it idle. One batch at most is in flight, so memory stays
+//! bounded; statements on the transaction take its connection in turn.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use domain::ValidationError;
@@ -22,7 +28,8 @@ use domain::membership::{Role, RoleSet, check_members, check_membership_dates};
 use domain::partnership::{PartnershipDetails, PartnershipKind, PartnershipStatus};
 use domain::territory::CountryCode;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect,
 };
 
 use crate::database::WriteTx;
@@ -95,7 +102,10 @@ struct ProgrammeFacts {
 
 /// An import in progress: one write transaction and the rows not yet written.
 pub struct Import {
-    tx: WriteTx,
+    /// Shared with the batch in flight; `finish` takes it back once the batch is written.
+    tx: Arc<WriteTx>,
+    /// The batch being written, if any.
+    in_flight: Option<tokio::task::JoinHandle<Result<(), sea_orm::DbErr>>>,
     now: chrono::DateTime<chrono::Utc>,
     counts: ImportCounts,
     actors: HashMap<ActorId, Option<ActorFacts>>,
@@ -114,12 +124,63 @@ pub struct Import {
     references: HashSet<(uuid::Uuid, String)>,
     /// The streams whose stored references are in `references`.
     streams_loaded: HashSet<uuid::Uuid>,
-    pending_actors: Vec<actor::ActiveModel>,
-    pending_partnerships: Vec<partnership::ActiveModel>,
-    pending_themes: Vec<partnership_theme::ActiveModel>,
-    pending_members: Vec<membership::ActiveModel>,
-    pending_allocations: Vec<allocation::ActiveModel>,
-    pending_budgets: Vec<allocation_budget::ActiveModel>,
+    pending: Batch,
+}
+
+/// Rows checked and not yet written, of every table the import writes.
+#[derive(Default)]
+struct Batch {
+    actors: Vec<actor::ActiveModel>,
+    partnerships: Vec<partnership::ActiveModel>,
+    themes: Vec<partnership_theme::ActiveModel>,
+    members: Vec<membership::ActiveModel>,
+    allocations: Vec<allocation::ActiveModel>,
+    budgets: Vec<allocation_budget::ActiveModel>,
+}
+
+impl Batch {
+    /// True when a table has a full INSERT's worth of rows.
+    fn is_full(&self) -> bool {
+        [
+            self.actors.len(),
+            self.partnerships.len(),
+            self.themes.len(),
+            self.members.len(),
+            self.allocations.len(),
+            self.budgets.len(),
+        ]
+        .iter()
+        .any(|n| *n >= BATCH)
+    }
+
+    /// The multi-row INSERTs of the rows (at most [`BATCH`] rows each), parents before
+    /// children so that every foreign key holds. Without `RETURNING`: the ids are ours
+    /// already, and reading them back cost PostgreSQL a result row per inserted row. Built by
+    /// the reading side, so that the writer only sends them.
+    fn statements(self, backend: sea_orm::DbBackend) -> Vec<sea_orm::Statement> {
+        let mut statements = Vec::new();
+        inserts(&mut statements, backend, self.actors);
+        inserts(&mut statements, backend, self.partnerships);
+        inserts(&mut statements, backend, self.themes);
+        inserts(&mut statements, backend, self.members);
+        inserts(&mut statements, backend, self.allocations);
+        inserts(&mut statements, backend, self.budgets);
+        statements
+    }
+}
+
+/// Appends the INSERTs of `rows`, at most [`BATCH`] rows each.
+fn inserts<A: sea_orm::ActiveModelTrait>(
+    statements: &mut Vec<sea_orm::Statement>,
+    backend: sea_orm::DbBackend,
+    mut rows: Vec<A>,
+) {
+    use sea_orm::QueryTrait;
+    while !rows.is_empty() {
+        let rest = rows.split_off(rows.len().min(BATCH));
+        statements.push(A::Entity::insert_many(rows).build(backend));
+        rows = rest;
+    }
 }
 
 impl Database {
@@ -131,13 +192,13 @@ impl Database {
             // as the import grows it would keep choosing sequential scans for the per-batch
             // lookups (references, members), which makes a large import quadratic. Every
             // lookup of the import has an index.
-            use sea_orm::ConnectionTrait;
             tx.txn
                 .execute_unprepared("SET LOCAL enable_seqscan = off")
                 .await?;
         }
         Ok(Import {
-            tx,
+            tx: Arc::new(tx),
+            in_flight: None,
             now: crate::repo_now(),
             counts: ImportCounts::default(),
             actors: HashMap::new(),
@@ -150,12 +211,7 @@ impl Database {
             touched: HashMap::new(),
             references: HashSet::new(),
             streams_loaded: HashSet::new(),
-            pending_actors: Vec::new(),
-            pending_partnerships: Vec::new(),
-            pending_themes: Vec::new(),
-            pending_members: Vec::new(),
-            pending_allocations: Vec::new(),
-            pending_budgets: Vec::new(),
+            pending: Batch::default(),
         })
     }
 }
@@ -206,7 +262,7 @@ impl Import {
         model.verified = Set(false);
         model.created_at = Set(self.now);
         model.updated_at = Set(self.now);
-        self.pending_actors.push(model);
+        self.pending.actors.push(model);
         self.actors.insert(
             id,
             Some(ActorFacts {
@@ -250,11 +306,13 @@ impl Import {
             ));
         }
         let id = PartnershipId::generate();
-        self.pending_partnerships
+        self.pending
+            .partnerships
             .push(crate::repo::partnerships::new_row(
                 id, parts, status, self.now,
             ));
-        self.pending_themes
+        self.pending
+            .themes
             .extend(crate::repo::partnerships::theme_rows(id, &parts.themes));
         self.partnerships.insert(
             id,
@@ -380,11 +438,13 @@ impl Import {
             }
         }
         let id = AllocationId::generate();
-        self.pending_allocations
+        self.pending
+            .allocations
             .push(crate::repo::allocations::new_row(
                 id, &new, stream_id, rule_id, terms, self.now,
             ));
-        self.pending_budgets
+        self.pending
+            .budgets
             .push(crate::repo::allocations::budget_row(
                 id,
                 BudgetKind::Original,
@@ -418,6 +478,7 @@ impl Import {
     /// `summary` and the counts, and commits.
     pub async fn finish(mut self, summary: serde_json::Value) -> Result<ImportCounts, ImportError> {
         self.flush().await?;
+        self.settle().await?;
         self.check_member_sets().await?;
         let mut event = summary;
         if let Some(object) = event.as_object_mut() {
@@ -427,13 +488,16 @@ impl Import {
             );
         }
         let counts = self.counts;
-        self.tx.record(
+        let tx = Arc::try_unwrap(self.tx).map_err(|_| {
+            sea_orm::DbErr::Custom("the import's transaction is still shared".into())
+        })?;
+        tx.record(
             "Import",
             uuid::Uuid::now_v7(),
             None::<&serde_json::Value>,
             Some(&event),
         );
-        self.tx.commit().await?;
+        tx.commit().await?;
         Ok(counts)
     }
 
@@ -447,7 +511,7 @@ impl Import {
     ) {
         self.member_pairs.insert((partnership_id, actor_id));
         self.touched.entry(partnership_id).or_insert(line);
-        self.pending_members.push(crate::repo::memberships::new_row(
+        self.pending.members.push(crate::repo::memberships::new_row(
             partnership_id,
             actor_id,
             &roles,
@@ -458,54 +522,41 @@ impl Import {
     }
 
     async fn flush_if_full(&mut self) -> Result<(), ImportError> {
-        let full = [
-            self.pending_actors.len(),
-            self.pending_partnerships.len(),
-            self.pending_themes.len(),
-            self.pending_members.len(),
-            self.pending_allocations.len(),
-        ]
-        .iter()
-        .any(|n| *n >= BATCH);
-        if full { self.flush().await } else { Ok(()) }
+        if self.pending.is_full() {
+            self.flush().await
+        } else {
+            Ok(())
+        }
     }
 
-    /// Writes the pending rows, parents before children so that every foreign key holds.
-    /// Without `RETURNING`: the ids are ours already, and reading them back cost PostgreSQL
-    /// a result row per inserted row.
+    /// Builds the pending rows' INSERTs and hands them to a task that sends them, once the
+    /// batch before is written.
     async fn flush(&mut self) -> Result<(), ImportError> {
-        let conn = &self.tx.txn;
-        for chunk in std::mem::take(&mut self.pending_actors).chunks(BATCH) {
-            actor::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(conn)
-                .await?;
-        }
-        for chunk in std::mem::take(&mut self.pending_partnerships).chunks(BATCH) {
-            partnership::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(conn)
-                .await?;
-        }
-        for chunk in std::mem::take(&mut self.pending_themes).chunks(BATCH) {
-            partnership_theme::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(conn)
-                .await?;
-        }
-        for chunk in std::mem::take(&mut self.pending_members).chunks(BATCH) {
-            membership::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(conn)
-                .await?;
-        }
-        for chunk in std::mem::take(&mut self.pending_allocations).chunks(BATCH) {
-            allocation::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(conn)
-                .await?;
-        }
-        for chunk in std::mem::take(&mut self.pending_budgets).chunks(BATCH) {
-            allocation_budget::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(conn)
-                .await?;
-        }
+        let statements =
+            std::mem::take(&mut self.pending).statements(self.tx.txn.get_database_backend());
+        self.settle().await?;
+        let tx = Arc::clone(&self.tx);
+        self.in_flight = Some(tokio::spawn(async move {
+            for statement in statements {
+                tx.txn.execute_raw(statement).await?;
+            }
+            Ok(())
+        }));
         Ok(())
+    }
+
+    /// Waits for the batch in flight to be written.
+    async fn settle(&mut self) -> Result<(), ImportError> {
+        let Some(task) = self.in_flight.take() else {
+            return Ok(());
+        };
+        match task.await {
+            Ok(written) => Ok(written?),
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => {
+                Err(sea_orm::DbErr::Custom(format!("the import's writer stopped: {e}")).into())
+            }
+        }
     }
 
     /// Reads the references of a stream's stored allocations, once, when the import meets

@@ -1,6 +1,7 @@
 //! Funding rules against SQLite and PostgreSQL: the envelope under concurrent awards, the
 //! payments ledger, `funding_summary` checked against an independent computation, and audit
-//! findings after a rule row is corrected.
+//! findings after a rule row is corrected; and (PostgreSQL) an import that meets a reference
+//! stored meanwhile by another writer.
 
 use std::collections::BTreeMap;
 
@@ -17,6 +18,7 @@ use domain::partnership::{
     PartnershipStatus, Theme,
 };
 use domain::territory::CountryCode;
+use persistence::import::ImportError;
 use persistence::repo::{AllocationFilter, Dimension, NewAllocation, RuleText};
 use persistence::{Database, PageRequest, RepoError};
 
@@ -815,4 +817,67 @@ async fn programmes_keep_their_category_and_code(db: &Database) {
         .await
         .expect("close");
     assert_eq!(closed.decision_date, Some(date("2024-01-01")));
+}
+
+/// PostgreSQL only (SQLite's one writer waits for the import, so nothing can come between):
+/// a reference that another writer stores after the import has read its stream's references
+/// is refused by the unique index when the import's batch reaches the database, while the
+/// batch before it is written or being written, and the import writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reference_stored_during_an_import_fails_the_whole_import() {
+    let Some(test_db) = persistence::test_db::TestDatabase::postgres().await else {
+        return;
+    };
+    let db = test_db.connect_migrated().await;
+    let lead = actor(&db, ActorKind::Ngo, "Importer").await;
+    let p = partnership(&db, lead, "Bulk", &[Theme::Housing], None).await;
+    let programme = programme(&db, "AMIF", "2021ES65AMPR009", None, "1000000").await;
+    let new = |i: usize| NewAllocation {
+        partnership_id: p,
+        programme_id: programme,
+        ceiling_case: Some(CeilingCase::parse("STANDARD").expect("case")),
+        eligible_cost: eur("200"),
+        eu_contribution: eur("150"),
+        national_contribution: Euros::ZERO,
+        reference: Some(format!("BULK-{i:04}")),
+    };
+    let mut import = db.begin_import().await.expect("import");
+    for i in 0..1_500 {
+        import
+            .allocation(i as u64 + 1, new(i))
+            .await
+            .expect("each row passes its checks");
+    }
+    // Rows 0-999 went to the database as one batch; BULK-1200 is still in the import's hands.
+    let stored = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        db.allocations().create(new(1_200)),
+    )
+    .await
+    .expect("the import does not block another writer's request")
+    .expect("stored");
+    let error = import
+        .finish(serde_json::json!({ "file": "bulk.jsonl" }))
+        .await
+        .expect_err("the import's BULK-1200 is refused");
+    assert!(
+        matches!(&error, ImportError::Database(RepoError::Conflict { field, message })
+            if field == "reference" && message.contains("already has this reference")),
+        "{error:?}"
+    );
+    let of_programme = AllocationFilter {
+        programmes: vec![programme],
+        ..Default::default()
+    };
+    assert_eq!(
+        db.allocations().count(&of_programme).await.expect("count"),
+        1,
+        "only the other writer's allocation is stored"
+    );
+    let listed = db
+        .allocations()
+        .list(&of_programme, &PageRequest::first(5))
+        .await
+        .expect("list");
+    assert_eq!(listed.items[0].1.id, stored.id);
 }
