@@ -1,6 +1,7 @@
 //! Hand-written schema migrations, run at start-up and by `registry migrate`.
 //!
-//! Each migration is one SQL file written once for both databases; the few types that differ
+//! Each migration is one SQL file written once for both databases (one, of indexes SQLite has
+//! no kind of, runs on PostgreSQL alone); the few types that differ
 //! (UUIDs, timestamps, booleans) are placeholders that [`render`] fills for the backend, so the
 //! constraint and index names that error mapping relies on are the same on both.
 
@@ -16,38 +17,52 @@ impl MigratorTrait for Migrator {
             Box::new(SqlMigration {
                 name: "m20261125_000001_core",
                 sql: include_str!("m20261125_000001_core.sql"),
+                postgres_only: false,
             }),
             Box::new(SqlMigration {
                 name: "m20261125_000002_access",
                 sql: include_str!("m20261125_000002_access.sql"),
+                postgres_only: false,
             }),
             Box::new(SqlMigration {
                 name: "m20261125_000003_ledger",
                 sql: include_str!("m20261125_000003_ledger.sql"),
+                postgres_only: false,
             }),
             Box::new(SqlMigration {
                 name: "m20261125_000004_audit",
                 sql: include_str!("m20261125_000004_audit.sql"),
+                postgres_only: false,
             }),
             Box::new(SqlMigration {
                 name: "m20261125_000005_versions",
                 sql: include_str!("m20261125_000005_versions.sql"),
+                postgres_only: false,
             }),
             Box::new(SqlMigration {
                 name: "m20261125_000006_idempotency",
                 sql: include_str!("m20261125_000006_idempotency.sql"),
+                postgres_only: false,
             }),
             Box::new(SqlMigration {
                 name: "m20261125_000007_archive",
                 sql: include_str!("m20261125_000007_archive.sql"),
+                postgres_only: false,
             }),
             Box::new(SqlMigration {
                 name: "m20261126_000008_live_actors",
                 sql: include_str!("m20261126_000008_live_actors.sql"),
+                postgres_only: false,
             }),
             Box::new(SqlMigration {
                 name: "m20261126_000009_filter_indexes",
                 sql: include_str!("m20261126_000009_filter_indexes.sql"),
+                postgres_only: false,
+            }),
+            Box::new(SqlMigration {
+                name: "m20261126_000010_trigram",
+                sql: include_str!("m20261126_000010_trigram.sql"),
+                postgres_only: true,
             }),
         ]
     }
@@ -56,6 +71,8 @@ impl MigratorTrait for Migrator {
 struct SqlMigration {
     name: &'static str,
     sql: &'static str,
+    /// Indexes SQLite has no kind of (trigram GIN): recorded as applied there, running nothing.
+    postgres_only: bool,
 }
 
 impl MigrationName for SqlMigration {
@@ -68,6 +85,9 @@ impl MigrationName for SqlMigration {
 impl MigrationTrait for SqlMigration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
+        if self.postgres_only && db.get_database_backend() != DbBackend::Postgres {
+            return Ok(());
+        }
         let sql = render(self.sql, db.get_database_backend());
         for statement in statements(&sql) {
             db.execute_unprepared(statement).await?;
