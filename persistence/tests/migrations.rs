@@ -2,8 +2,6 @@
 //! locked-down managed database): the trigram indexes are skipped with a warning instead of
 //! keeping the service from starting, and the substring filters still answer, by walking.
 
-use domain::actor::{ActorKind, ActorProfile, ActorProfileParts};
-use domain::territory::CountryCode;
 use persistence::repo::ActorFilter;
 use persistence::test_db::TestDatabase;
 use persistence::{Database, PageRequest};
@@ -65,36 +63,29 @@ async fn without_the_right_to_create_extensions_the_trigram_indexes_are_skipped(
             .iter()
             .all(|e| e != "pg_trgm")
     );
-    let profile = ActorProfile::new(ActorProfileParts {
-        kind: ActorKind::Ngo,
-        name: "Accueil Réfugiés Lyon".into(),
-        country: CountryCode::parse("FR").expect("FR"),
-        nuts: None,
-        lau: None,
-        population: None,
-        pic: None,
-        vat_number: None,
-        wikidata_id: None,
-        website: None,
-        email: None,
-    })
-    .expect("profile");
-    limited.actors().create(profile, None).await.expect("actor");
+    limited.seed_synthetic(0.01).await.expect("seed");
     let found = limited
         .actors()
         .list(
             &ActorFilter {
-                name_contains: Some("RÉFUGIÉS".into()),
+                name_contains: Some("NETWORK 0000".into()),
                 ..Default::default()
             },
-            &PageRequest::first(5),
+            &PageRequest::first(20),
         )
         .await
         .expect("list");
-    assert_eq!(found.items.len(), 1);
-    assert_eq!(
-        found.items[0].1.profile.parts().name,
-        "Accueil Réfugiés Lyon"
+    let names: Vec<&str> = found
+        .items
+        .iter()
+        .map(|(_, actor)| actor.profile.parts().name.as_str())
+        .collect();
+    assert!(!names.is_empty(), "the seed has networks among its 100 actors");
+    assert!(
+        names
+            .iter()
+            .all(|n| n.starts_with("Synthetic network 0000")),
+        "{names:?}"
     );
     limited.close().await.expect("close");
 

@@ -108,12 +108,9 @@ async fn every_filtered_column_leads_an_index(db: &Database) {
     );
 }
 
-/// `nameContains` and `titleContains` (`LIKE '%x%'` on the folded name and title): on
-/// PostgreSQL each can seek a trigram index (pg_trgm, migration 10) instead of walking the
-/// ordering index when the string matches little. On SQLite, which has no such index, the lists
-/// still answer by walking (checked by `every_filter_and_ordering_has_an_index`); both
-/// databases must find the same rows.
-async fn substring_filters_can_seek_on_postgresql(db: &Database) {
+/// The synthetic data at scale 0.01 (100 actors, 500 partnerships), with PostgreSQL's
+/// statistics of it.
+async fn seed(db: &Database) {
     db.seed_synthetic(0.01).await.expect("seed");
     if db.backend() == Backend::Postgres {
         db.connection()
@@ -121,6 +118,15 @@ async fn substring_filters_can_seek_on_postgresql(db: &Database) {
             .await
             .expect("analyze");
     }
+}
+
+/// `nameContains` and `titleContains` (`LIKE '%x%'` on the folded name and title): on
+/// PostgreSQL each can seek a trigram index (pg_trgm, migration 10) instead of walking the
+/// ordering index when the string matches little. On SQLite, which has no such index, the lists
+/// still answer by walking (checked by `every_filter_and_ordering_has_an_index`); both
+/// databases must find the same rows.
+async fn substring_filters_can_seek_on_postgresql(db: &Database) {
+    seed(db).await;
     let page = PageRequest::first(20);
     let by_name = ActorFilter {
         name_contains: Some("NETWORK 0000".into()),
@@ -194,24 +200,7 @@ async fn substring_filters_can_seek_on_postgresql(db: &Database) {
             .iter()
             .find(|s| s.sql.contains(" LIKE "))
             .expect("the list's statement");
-        let txn = db.connection().begin().await.expect("begin");
-        txn.execute_unprepared("SET LOCAL enable_seqscan = off")
-            .await
-            .expect("planner settings");
-        txn.execute_unprepared(btrees)
-            .await
-            .expect("drop the B-trees");
-        let lines: Vec<String> = txn
-            .query_all_raw(Statement {
-                sql: format!("EXPLAIN {}", listing.sql),
-                ..listing.clone()
-            })
-            .await
-            .expect("explain")
-            .iter()
-            .map(|row| row.try_get_by_index::<String>(0).expect("plan line"))
-            .collect();
-        txn.rollback().await.expect("rollback");
+        let lines = plan_after(db, listing, btrees).await;
         let plan = lines.join("\n");
         assert!(
             plan.contains(&format!("Bitmap Index Scan on {index}")),
@@ -240,6 +229,12 @@ fn rare(statements: Vec<Statement>) -> Vec<Statement> {
 
 /// The plan of `statement`, one line per node (PostgreSQL) or step (SQLite).
 async fn plan(db: &Database, statement: &Statement) -> Vec<String> {
+    plan_after(db, statement, "").await
+}
+
+/// The plan of `statement`; on PostgreSQL after `setup` (statements, which may change the
+/// schema: the transaction is rolled back).
+async fn plan_after(db: &Database, statement: &Statement, setup: &str) -> Vec<String> {
     let explain = |prefix: &str| Statement {
         sql: format!("{prefix} {}", statement.sql),
         ..statement.clone()
@@ -250,6 +245,9 @@ async fn plan(db: &Database, statement: &Statement) -> Vec<String> {
             txn.execute_unprepared("SET LOCAL enable_seqscan = off")
                 .await
                 .expect("enable_seqscan");
+            if !setup.is_empty() {
+                txn.execute_unprepared(setup).await.expect("setup");
+            }
             let rows = txn
                 .query_all_raw(explain("EXPLAIN"))
                 .await
@@ -331,13 +329,7 @@ async fn check<F: Future>(
 }
 
 async fn every_filter_and_ordering_has_an_index(db: &Database) {
-    db.seed_synthetic(0.01).await.expect("seed");
-    if db.backend() == Backend::Postgres {
-        db.connection()
-            .execute_unprepared("ANALYZE")
-            .await
-            .expect("analyze");
-    }
+    seed(db).await;
     let tables = tables(db).await;
     let page = PageRequest::first(20);
     let desc = PageRequest {
