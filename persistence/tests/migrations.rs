@@ -80,7 +80,10 @@ async fn without_the_right_to_create_extensions_the_trigram_indexes_are_skipped(
         .iter()
         .map(|(_, actor)| actor.profile.parts().name.as_str())
         .collect();
-    assert!(!names.is_empty(), "the seed has networks among its 100 actors");
+    assert!(
+        !names.is_empty(),
+        "the seed has networks among its 100 actors"
+    );
     assert!(
         names
             .iter()
