@@ -2130,18 +2130,13 @@ async fn root_fields_answer_in_the_documents_order(app: &TestApp) {
     .await;
     in_order(&fragments, &["partnerships", "actors", "v", "streams"]);
 
-    let named = text(json!({
-        "query": "query A { viewer { role } actors { totalCount } } \
-                  query B { actors { totalCount } viewer { role } }",
-        "operationName": "B"
-    }))
-    .await;
-    in_order(&named, &["actors", "viewer"]);
-    let named = text(json!({
-        "query": "query A { viewer { role } actors { totalCount } } \
-                  query B { actors { totalCount } viewer { role } }",
-        "operationName": "A"
-    }))
-    .await;
-    in_order(&named, &["viewer", "actors"]);
+    for (operation, keys) in [("B", ["actors", "viewer"]), ("A", ["viewer", "actors"])] {
+        let named = text(json!({
+            "query": "query A { viewer { role } actors { totalCount } } \
+                      query B { actors { totalCount } viewer { role } }",
+            "operationName": operation
+        }))
+        .await;
+        in_order(&named, &keys);
+    }
 }
