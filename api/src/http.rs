@@ -167,6 +167,7 @@ fn request_limits(settings: &Settings, allow_list: Option<&AllowList>) -> Reques
         max_query_bytes: settings.limits.max_query_bytes,
         allowed: allow_list.map(|a| Arc::new(a.hashes())),
         introspection: settings.introspection,
+        documents: crate::graphql::documents::Documents::default(),
     }
 }
 

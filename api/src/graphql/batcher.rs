@@ -12,7 +12,6 @@
 //! query costs do not depend on timing.
 
 use std::any::{Any, TypeId};
-use std::collections::HashMap;
 use std::future::{Future, poll_fn};
 use std::hash::Hash;
 use std::pin::pin;
@@ -21,7 +20,6 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use async_graphql::dataloader::Loader;
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
@@ -34,9 +32,27 @@ const MAX_BATCH: usize = 1_000;
 
 type Reply<V, E> = oneshot::Sender<Result<Option<V>, E>>;
 
+/// The maps of a batch, hashed with foldhash instead of std's SipHash: their keys are ids (and
+/// page requests) that a page hashes thousands of times, and SipHash was 4% of the nested
+/// page's instructions. foldhash's seed is still random per process.
+pub type Map<K, V> = foldhash::HashMap<K, V>;
+
+/// What loads the values of one key type, many keys at a time: async-graphql's `Loader`, but
+/// answering with a [`Map`].
+pub trait Loader<K: Send + Sync + Hash + Eq + Clone + 'static>: Send + Sync + 'static {
+    type Value: Send + Sync + Clone + 'static;
+    type Error: Send + Clone + 'static;
+
+    /// The values of `keys`; a key without a value is left out.
+    fn load(
+        &self,
+        keys: &[K],
+    ) -> impl Future<Output = Result<Map<K, Self::Value>, Self::Error>> + Send;
+}
+
 /// The keys of one type waiting for the next batch, each with the resolvers waiting for it.
 struct Waiting<K, V, E> {
-    waiters: HashMap<K, Vec<Reply<V, E>>>,
+    waiters: Map<K, Vec<Reply<V, E>>>,
 }
 
 /// A batch of one key type, type-erased so that one map holds all key types.
@@ -68,7 +84,7 @@ where
             }
             let keys: Vec<K> = waiters.keys().cloned().collect();
             // Not allocated ahead: most batches are one chunk, whose map becomes this one.
-            let mut values = HashMap::new();
+            let mut values = Map::default();
             for chunk in keys.chunks(MAX_BATCH) {
                 match loader.load(chunk).await {
                     // Most batches are one chunk: its map is the answer, not moved value by
@@ -101,7 +117,9 @@ where
 /// The waiting batches of each key type, and whether [`Batcher::run`] is driving them.
 struct State<L> {
     running: bool,
-    pending: HashMap<TypeId, Box<dyn Pending<L>>>,
+    /// A list, not a map: a request uses a handful of key types, and every `load_one` looks
+    /// its type up.
+    pending: Vec<(TypeId, Box<dyn Pending<L>>)>,
 }
 
 /// The loads of one request. Cheap to clone (shared state).
@@ -143,7 +161,7 @@ impl<L: Send + Sync + 'static> Batcher<L> {
             delay,
             state: Arc::new(Mutex::new(State {
                 running: false,
-                pending: HashMap::new(),
+                pending: Vec::new(),
             })),
         }
     }
@@ -162,14 +180,23 @@ impl<L: Send + Sync + 'static> Batcher<L> {
             if !state.running {
                 return Err(BatchDropped.into());
             }
-            let waiting = state
-                .pending
-                .entry(TypeId::of::<K>())
-                .or_insert_with(|| {
-                    Box::new(Waiting::<K, L::Value, L::Error> {
-                        waiters: HashMap::new(),
-                    })
-                })
+            let pending = &mut state.pending;
+            let index = match pending.iter().position(|(t, _)| *t == TypeId::of::<K>()) {
+                Some(index) => index,
+                None => {
+                    pending.push((
+                        TypeId::of::<K>(),
+                        Box::new(Waiting::<K, L::Value, L::Error> {
+                            waiters: Map::default(),
+                        }),
+                    ));
+                    pending.len() - 1
+                }
+            };
+            let waiting = pending
+                .get_mut(index)
+                .ok_or(BatchDropped)?
+                .1
                 .as_any()
                 .downcast_mut::<Waiting<K, L::Value, L::Error>>()
                 .ok_or(BatchDropped)?;
@@ -185,7 +212,8 @@ impl<L: Send + Sync + 'static> Batcher<L> {
         };
         state
             .pending
-            .values_mut()
+            .iter_mut()
+            .map(|(_, p)| p)
             .filter(|p| !p.is_empty())
             .map(|p| p.take(Arc::clone(&self.loader), self.delay))
             .collect()
@@ -342,7 +370,7 @@ mod tests {
         type Value = u64;
         type Error = Error;
 
-        async fn load(&self, keys: &[u64]) -> Result<HashMap<u64, u64>, Error> {
+        async fn load(&self, keys: &[u64]) -> Result<Map<u64, u64>, Error> {
             self.calls.fetch_add(1, Ordering::SeqCst);
             if let Ok(mut sizes) = self.sizes.lock() {
                 sizes.push(keys.len());
@@ -445,7 +473,7 @@ mod tests {
         type Value = u64;
         type Error = Error;
 
-        async fn load(&self, keys: &[u64]) -> Result<HashMap<u64, u64>, Error> {
+        async fn load(&self, keys: &[u64]) -> Result<Map<u64, u64>, Error> {
             for _ in 0..100 {
                 tokio::task::yield_now().await;
             }

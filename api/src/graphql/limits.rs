@@ -14,6 +14,7 @@ use async_graphql::parser::types::{
 };
 use async_graphql::{Name, Positioned, Request, ServerError, Value, Variables};
 
+use super::documents::Documents;
 use crate::error::codes;
 
 #[derive(Clone)]
@@ -25,6 +26,8 @@ pub struct RequestLimits {
     /// Whether `__schema` and `__type` may be asked for; refused with an error otherwise
     /// (async-graphql alone would answer null).
     pub introspection: bool,
+    /// Documents parsed before, by their text (see `documents`).
+    pub documents: Documents,
 }
 
 fn refuse(code: &str, message: impl Into<String>) -> ServerError {
@@ -303,6 +306,17 @@ impl RequestLimits {
         // walk is done (a request refused on the way does not run).
         let variables = std::mem::take(&mut request.variables);
         let operation_name = request.operation_name.clone();
+        // A document sent before is not parsed again (see `documents`).
+        let document = match self.documents.get(&request.query) {
+            Some(document) => document,
+            None => {
+                let document = async_graphql::parser::parse_query(&request.query)
+                    .map_err(|e| super::error_codes::parse_failed(e.into()))?;
+                self.documents.insert(&request.query, &document);
+                document
+            }
+        };
+        request.set_parsed_query(document);
         let document = request
             .parsed_query()
             .map_err(|e| super::error_codes::parse_failed(e.clone()))?;
@@ -370,13 +384,18 @@ impl RequestLimits {
 mod tests {
     use super::*;
 
-    fn nodes(query: &str, variables: serde_json::Value) -> usize {
-        let limits = RequestLimits {
+    fn limits() -> RequestLimits {
+        RequestLimits {
             max_aliases: 30,
             max_query_bytes: 32 * 1024,
             allowed: None,
             introspection: true,
-        };
+            documents: Documents::default(),
+        }
+    }
+
+    fn nodes(query: &str, variables: serde_json::Value) -> usize {
+        let limits = limits();
         let mut request = Request::new(query).variables(Variables::from_json(variables));
         limits
             .check(&mut request, false)
@@ -439,5 +458,50 @@ mod tests {
         let query = "{ partnerships(first: 50) { edges { node { ...P } } } } \
             fragment P on Partnership { id members(first: 10) { edges { node { roles } } } }";
         assert_eq!(nodes(query, serde_json::json!({})), 1 + 100 + 100 + 1_500);
+    }
+
+    #[test]
+    fn a_document_is_parsed_once_and_its_variables_read_each_time() {
+        let limits = limits();
+        let text = "query($n: Int) { actors(first: $n) { edges { node { id name } } } }";
+        let mut counted = Vec::new();
+        for n in [100, 5] {
+            let mut request =
+                Request::new(text).variables(Variables::from_json(serde_json::json!({ "n": n })));
+            let checked = limits
+                .check(&mut request, false)
+                .unwrap_or_else(|e| panic!("{e:?}"));
+            counted.push(checked.nodes);
+            // The request leaves the check with its text and variables, and the parsed
+            // document async-graphql runs.
+            assert_eq!(request.query, text);
+            assert_eq!(request.variables.get("n"), Some(&Value::Number(n.into())));
+            let document = request.parsed_query().map(|d| format!("{d:?}"));
+            let fresh = async_graphql::parser::parse_query(text).map(|d| format!("{d:?}"));
+            assert_eq!(document.ok(), fresh.ok());
+        }
+        // The second check ran on the kept document with its own variables.
+        assert_eq!(counted, vec![1 + 400, 1 + 20]);
+        assert_eq!(limits.documents.len(), 1);
+    }
+
+    #[test]
+    fn a_document_that_does_not_parse_is_refused_and_not_kept() {
+        let limits = limits();
+        let text = "{ actors(first: 5) { edges { node { id } }";
+        for _ in 0..2 {
+            let mut request = Request::new(text);
+            let error = limits.check(&mut request, false).err();
+            let code = error
+                .and_then(|e| e.extensions)
+                .and_then(|x| x.get("code").cloned());
+            assert_eq!(
+                code,
+                Some(Value::from(codes::GRAPHQL_PARSE_FAILED)),
+                "a parse error, each time"
+            );
+            assert_eq!(request.query, text);
+        }
+        assert!(limits.documents.is_empty());
     }
 }

@@ -2,10 +2,8 @@
 //! a page of 100 costs as many statements as a page of 10 (batching: `super::batcher`). One
 //! batcher per request, so no request is ever answered with another's rows.
 
-use std::collections::HashMap;
 use std::hash::Hash;
 
-use async_graphql::dataloader::Loader;
 use domain::actor::Actor;
 use domain::funding::{Allocation, BudgetEntry, CeilingRule, FundingStream, Payment, Programme};
 use domain::ids::{
@@ -20,6 +18,7 @@ use persistence::repo::{
 };
 use persistence::{Database, Page, PageRequest, RepoError};
 
+use super::batcher::{Loader, Map as HashMap};
 use super::connection::Count;
 use crate::error::ApiError;
 
@@ -78,14 +77,14 @@ impl Loader<MembersPage> for RepoLoader {
         keys: &[MembersPage],
     ) -> Result<HashMap<MembersPage, Page<Membership>>, ApiError> {
         let mut groups: HashMap<(bool, u64, Option<uuid::Uuid>), Vec<PartnershipId>> =
-            HashMap::new();
+            HashMap::default();
         for k in keys {
             groups
                 .entry((k.include_former, k.first, k.after))
                 .or_default()
                 .push(k.partnership);
         }
-        let mut out = HashMap::new();
+        let mut out = HashMap::default();
         for ((include_former, first, after), ids) in groups {
             let pages = self
                 .db
@@ -133,14 +132,14 @@ impl Loader<ActorMembershipsPage> for RepoLoader {
         &self,
         keys: &[ActorMembershipsPage],
     ) -> Result<HashMap<ActorMembershipsPage, Page<Membership>>, ApiError> {
-        let mut groups: HashMap<ActorPageGroup, Vec<ActorId>> = HashMap::new();
+        let mut groups: HashMap<ActorPageGroup, Vec<ActorId>> = HashMap::default();
         for k in keys {
             groups
                 .entry((k.include_former, k.drafts, k.first, k.after))
                 .or_default()
                 .push(k.actor);
         }
-        let mut out = HashMap::new();
+        let mut out = HashMap::default();
         for ((include_former, drafts, first, after), ids) in groups {
             let pages = self
                 .db
@@ -178,14 +177,14 @@ impl Loader<AllocationsPage> for RepoLoader {
         &self,
         keys: &[AllocationsPage],
     ) -> Result<HashMap<AllocationsPage, Page<Allocation>>, ApiError> {
-        let mut groups: HashMap<(u64, Option<uuid::Uuid>), Vec<PartnershipId>> = HashMap::new();
+        let mut groups: HashMap<(u64, Option<uuid::Uuid>), Vec<PartnershipId>> = HashMap::default();
         for k in keys {
             groups
                 .entry((k.first, k.after))
                 .or_default()
                 .push(k.partnership);
         }
-        let mut out = HashMap::new();
+        let mut out = HashMap::default();
         for ((first, after), ids) in groups {
             for (partnership, page) in self
                 .db
@@ -271,9 +270,9 @@ impl Loader<Count> for RepoLoader {
         let mut partnerships = Vec::new();
         let mut allocations = Vec::new();
         let mut payments = Vec::new();
-        let mut memberships: HashMap<(bool, DraftVisibility), Vec<ActorId>> = HashMap::new();
-        let mut members: HashMap<bool, Vec<PartnershipId>> = HashMap::new();
-        let mut out = HashMap::new();
+        let mut memberships: HashMap<(bool, DraftVisibility), Vec<ActorId>> = HashMap::default();
+        let mut members: HashMap<bool, Vec<PartnershipId>> = HashMap::default();
+        let mut out = HashMap::default();
         for key in keys {
             match key {
                 Count::Actors(filter) => actors.push(filter.clone()),
@@ -411,14 +410,14 @@ impl<P: NestedList> Loader<ListOf<P>> for RepoLoader {
         &self,
         keys: &[ListOf<P>],
     ) -> Result<HashMap<ListOf<P>, Page<P::Item>>, ApiError> {
-        let mut groups: HashMap<(DraftVisibility, &PageRequest), Vec<P>> = HashMap::new();
+        let mut groups: HashMap<(DraftVisibility, &PageRequest), Vec<P>> = HashMap::default();
         for k in keys {
             groups
                 .entry((k.drafts, &k.page))
                 .or_default()
                 .push(k.parent);
         }
-        let mut out = HashMap::new();
+        let mut out = HashMap::default();
         for ((drafts, page), parents) in groups {
             let pages = P::pages(&self.db, &parents, drafts, page).await?;
             for (parent, result) in parents.into_iter().zip(pages) {

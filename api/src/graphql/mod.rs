@@ -7,6 +7,7 @@ pub mod audit;
 pub mod batcher;
 pub(crate) mod coercion;
 pub mod connection;
+pub mod documents;
 pub mod enums;
 pub mod error_codes;
 pub mod funding;
@@ -20,7 +21,6 @@ pub mod scalars;
 
 use std::hash::Hash;
 
-use async_graphql::dataloader::Loader;
 use async_graphql::{
     Context, EmptySubscription, ID, Interface, MergedObject, Object, Schema, SchemaBuilder,
 };
@@ -35,6 +35,7 @@ use persistence::repo::DraftVisibility;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{self, NodeType};
 use actor::{Actor, ActorMutation, ActorQuery};
+use batcher::Loader;
 use funding::{Allocation, CeilingRule, FundingMutation, FundingQuery, FundingStream};
 use in_place::InPlace;
 use loaders::{Loaders, RepoLoader};

@@ -3,7 +3,7 @@
 //! budget kept (ORIGINAL, then REVISED); awards held within the programme's envelope, also when
 //! they race; payments recorded in an append-only ledger.
 
-use std::collections::HashMap;
+use crate::Map as HashMap;
 
 use chrono::{Datelike, NaiveDate};
 use domain::ValidationError;
@@ -483,7 +483,7 @@ impl Allocations<'_> {
         ids: &[AllocationId],
     ) -> Result<HashMap<AllocationId, i64>, RepoError> {
         if ids.is_empty() {
-            return Ok(HashMap::new());
+            return Ok(HashMap::default());
         }
         let rows: Vec<(uuid::Uuid, i64)> = payment::Entity::find()
             .select_only()
@@ -532,7 +532,7 @@ impl Allocations<'_> {
             .order_by_asc(allocation_budget::Column::Id)
             .all(self.db.connection())
             .await?;
-        let mut out: HashMap<AllocationId, Vec<BudgetEntry>> = HashMap::new();
+        let mut out: HashMap<AllocationId, Vec<BudgetEntry>> = HashMap::default();
         for row in rows {
             let cents = |c: i64| {
                 Euros::from_cents(c)

@@ -249,7 +249,7 @@ impl Memberships<'_> {
         include_former: bool,
         first: u64,
         after: Option<uuid::Uuid>,
-    ) -> Result<std::collections::HashMap<PartnershipId, Page<Membership>>, RepoError> {
+    ) -> Result<crate::Map<PartnershipId, Page<Membership>>, RepoError> {
         let parents: Vec<uuid::Uuid> = ids.iter().map(PartnershipId::as_uuid).collect();
         let condition = sea_orm::sea_query::Condition::all().add(super::any_of(
             self.db.backend(),
@@ -283,7 +283,7 @@ impl Memberships<'_> {
         drafts: DraftVisibility,
         first: u64,
         after: Option<uuid::Uuid>,
-    ) -> Result<std::collections::HashMap<ActorId, Page<Membership>>, RepoError> {
+    ) -> Result<crate::Map<ActorId, Page<Membership>>, RepoError> {
         let parents: Vec<uuid::Uuid> = ids.iter().map(ActorId::as_uuid).collect();
         let mut condition = sea_orm::sea_query::Condition::all().add(super::any_of(
             self.db.backend(),
@@ -322,7 +322,7 @@ impl Memberships<'_> {
         first: u64,
         after: Option<uuid::Uuid>,
         parent_of: impl Fn(&Membership) -> uuid::Uuid,
-    ) -> Result<std::collections::HashMap<uuid::Uuid, Page<Membership>>, RepoError> {
+    ) -> Result<crate::Map<uuid::Uuid, Page<Membership>>, RepoError> {
         if !include_former {
             condition = condition.add(membership::Column::LeftOn.is_null());
         }
@@ -343,7 +343,7 @@ impl Memberships<'_> {
             .into_model::<ByIndex<membership::Model>>()
             .all(conn)
             .await?;
-        let mut grouped: std::collections::HashMap<uuid::Uuid, Vec<Membership>> =
+        let mut grouped: crate::Map<uuid::Uuid, Vec<Membership>> =
             parents.iter().map(|id| (*id, Vec::new())).collect();
         for row in rows {
             let m = super::rows::membership(row.0)?;
@@ -370,7 +370,7 @@ impl Memberships<'_> {
         &self,
         ids: &[PartnershipId],
         include_former: bool,
-    ) -> Result<std::collections::HashMap<PartnershipId, u64>, RepoError> {
+    ) -> Result<crate::Map<PartnershipId, u64>, RepoError> {
         let mut query = membership::Entity::find()
             .select_only()
             .column(membership::Column::PartnershipId)
