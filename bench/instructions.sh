@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Server instructions per request, counted by valgrind's callgrind: unlike requests per second
-# on a 2-core machine shared with the database and the load generator, the count is the same
-# from run to run (within 0.1%), so a change that saves a few percent of CPU shows. Runs the
+# on a 2-core machine shared with the database and the load generator, the count varies by about
+# 1% from run to run (the per-request maps' hash seeds are random per process), so a change that
+# saves a few percent of CPU shows; compare several runs for less. Runs the
 # release server under callgrind on the database bench/load.sh keeps (REGISTRY_BENCH_KEEP=1),
 # sends FEW and then MANY requests of one query at concurrency 1, and prints the difference
 # divided by MANY - FEW (start-up and shutdown cancel out). Not a test: it takes a minute.
