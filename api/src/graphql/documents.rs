@@ -25,7 +25,8 @@ pub const MAX_CACHED_BYTES: usize = 8 * 1024;
 /// The parsed documents of one server (see the module's documentation). Cheap to clone.
 #[derive(Clone)]
 pub struct Documents {
-    cache: Arc<Mutex<LruCache<String, ExecutableDocument>>>,
+    /// Shared documents, so that the lock is held for a reference count, not for the copy.
+    cache: Arc<Mutex<LruCache<String, Arc<ExecutableDocument>>>>,
 }
 
 impl Default for Documents {
@@ -46,7 +47,8 @@ impl Documents {
 
     /// A copy of the parsed document of `text`, if it is kept.
     pub fn get(&self, text: &str) -> Option<ExecutableDocument> {
-        self.cache.lock().ok()?.get(text).cloned()
+        let kept = self.cache.lock().ok()?.get(text).map(Arc::clone)?;
+        Some(ExecutableDocument::clone(&kept))
     }
 
     /// Keeps the parsed document of `text`, unless the text is too long to keep.
@@ -54,8 +56,9 @@ impl Documents {
         if text.len() > MAX_CACHED_BYTES {
             return;
         }
+        let document = Arc::new(document.clone());
         if let Ok(mut cache) = self.cache.lock() {
-            cache.put(text.to_owned(), document.clone());
+            cache.put(text.to_owned(), document);
         }
     }
 

@@ -18,6 +18,7 @@ use persistence::repo::{
 };
 use persistence::{Database, Page, PageRequest, RepoError};
 
+// The batcher's foldhash map, under the name the loaders' code reads best with.
 use super::batcher::{Loader, Map as HashMap};
 use super::connection::Count;
 use crate::error::ApiError;

@@ -3,6 +3,7 @@
 //! budget kept (ORIGINAL, then REVISED); awards held within the programme's envelope, also when
 //! they race; payments recorded in an append-only ledger.
 
+// foldhash's map (`crate::Map`), under the name the code reads best with.
 use crate::Map as HashMap;
 
 use chrono::{Datelike, NaiveDate};
