@@ -23,6 +23,7 @@ pub use database::{Backend, Database, PoolSettings, PoolStats};
 pub use error::RepoError;
 pub use pagination::{Cursor, Page, PageRequest, SortDirection, SortValue};
 
-/// The maps the repositories group rows by parent in and answer batches with: foldhash
-/// instead of std's SipHash, which was a few percent of a page's CPU on keys that are ids.
+/// The maps the repositories group rows by parent in and answer batches with, and the API's
+/// batcher too: foldhash instead of std's SipHash, which was a few percent of a page's CPU on
+/// keys that are ids. Its seed is random per process.
 pub type Map<K, V> = foldhash::HashMap<K, V>;

@@ -32,10 +32,10 @@ const MAX_BATCH: usize = 1_000;
 
 type Reply<V, E> = oneshot::Sender<Result<Option<V>, E>>;
 
-/// The maps of a batch, hashed with foldhash instead of std's SipHash: their keys are ids (and
-/// page requests) that a page hashes thousands of times, and SipHash was 4% of the nested
-/// page's instructions. foldhash's seed is still random per process.
-pub type Map<K, V> = foldhash::HashMap<K, V>;
+/// The maps of a batch: the repositories' foldhash map, in which they answer too (their keys
+/// are ids and page requests that a page hashes thousands of times; SipHash was 4% of the
+/// nested page's instructions).
+pub use persistence::Map;
 
 /// What loads the values of one key type, many keys at a time: async-graphql's `Loader`, but
 /// answering with a [`Map`].
