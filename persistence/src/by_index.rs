@@ -39,7 +39,7 @@ impl<M: Positional> FromQueryResult for ByIndex<M> {
 /// A column decoded by sqlx itself. Why not through sea-orm's `try_get_by_index`: for a NULL
 /// in an `Option` field it builds an error with a formatted message (then turned into `None`),
 /// and an actor row has a dozen optional columns, mostly NULL: thousands of formatted strings
-/// for a page's 500 actors. Decoding through sqlx directly took the nested page of
+/// for the 249 actors of a scale-1 page. Decoding through sqlx directly took the nested page of
 /// `bench/instructions.sh` from 16.6 to 14.8 million instructions (-11%). sea-orm reads each
 /// of these types as the same sqlx `Option<T>`; the by-name decoding in the tests checks that
 /// both ways agree.
