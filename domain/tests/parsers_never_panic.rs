@@ -582,6 +582,8 @@ proptest! {
                 prop_assert!(url.host_str().is_some_and(|h| !h.is_empty()));
                 prop_assert!(url.username().is_empty() && url.password().is_none());
                 prop_assert_eq!(Website::parse(text), Ok(w.clone()), "does not round-trip");
+                // What the registry stores reads back as it was written, unparsed.
+                prop_assert_eq!(Website::from_stored(text), Ok(w.clone()));
             }
             Err(e) => names(&e, "website")?,
         }
@@ -606,6 +608,7 @@ proptest! {
                 prop_assert!(domain.contains('.'));
                 prop_assert!(!text.contains(['<', '>', ' ']));
                 prop_assert_eq!(Email::parse(text), Ok(m.clone()));
+                prop_assert_eq!(Email::from_stored(text), Ok(m.clone()));
             }
             Err(e) => names(&e, "email")?,
         }

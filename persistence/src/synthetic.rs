@@ -1,7 +1,8 @@
 //! Synthetic registry data for benchmarks and load tests: `registry seed-synthetic --scale N`
 //! writes, at scale 1, 10,000 actors, 50,000 partnerships, 250,000 memberships and 100,000
 //! allocations with plausible distributions: actor kinds and countries, regions with NUTS 2
-//! codes and municipalities in them with NUTS 3 codes, one to three themes, 70% of
+//! codes and municipalities in them with NUTS 3 codes, websites (90%) and e-mail addresses
+//! (60%), one to three themes, 70% of
 //! partnerships ACTIVE, allocations over every stream's programmes with national
 //! co-financing, about half of an active partnership's decided (awarded, closed, rejected).
 //! The data breaks none of the rules `auditFindings` checks. The same scale always writes the
@@ -9,6 +10,7 @@
 //! Rows go in by multi-row INSERTs in one transaction, audited as one import event.
 
 use chrono::{Datelike, NaiveDate};
+use domain::identifiers::{Email, Website};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sea_orm::{
@@ -152,6 +154,19 @@ impl Database {
                 _ => (None, None),
             };
             let name = format!("Synthetic {} {i:06}", kind.to_lowercase().replace('_', " "));
+            // Contact details as most organisations have them (a website for nine in ten, an
+            // address for six in ten), in the form the parsers store: a page that shows actors
+            // reads them too. Drawn from the index, not the generator, so that the other rows
+            // stay those of earlier versions.
+            let slug = format!("synthetic-{}-{i:06}", kind.to_lowercase().replace('_', "-"));
+            let website = (i % 10 != 9)
+                .then(|| Website::parse(&format!("https://{slug}.example.org/integration")))
+                .transpose()?
+                .map(|w| w.as_str().to_owned());
+            let email = (i % 10 < 6)
+                .then(|| Email::parse(&format!("info@{slug}.example.org")))
+                .transpose()?
+                .map(|e| e.as_str().to_owned());
             actors.push(actor::ActiveModel {
                 id: Set(id),
                 kind: Set(kind.to_owned()),
@@ -167,8 +182,8 @@ impl Database {
                 pic: Set(None),
                 vat_number: Set(None),
                 wikidata_id: Set(None),
-                website: Set(None),
-                email: Set(None),
+                website: Set(website),
+                email: Set(email),
                 verified: Set(false),
                 archived_at: Set(None),
                 version: Set(1),

@@ -6,7 +6,7 @@ use domain::actor::{ActorKind, ActorProfile, ActorProfileParts};
 use domain::funding::{
     AllocationStatus, BudgetKind, CeilingCase, ProgrammeDetails, ProgrammeParts,
 };
-use domain::identifiers::Pic;
+use domain::identifiers::{Email, Pic, Website};
 use domain::ids::{ActorId, ProgrammeId};
 use domain::membership::{Role, RoleSet};
 use domain::money::Euros;
@@ -31,6 +31,7 @@ persistence::on_both_databases!(
     streams_and_rules_are_seeded,
     drafts_are_seen_by_members_only,
     stream_managers_and_rule_corrections,
+    stored_contact_details_read_back_and_a_malformed_one_is_corrupt,
 );
 
 /// A programme of `stream` with a managing authority of its own.
@@ -972,4 +973,60 @@ async fn stream_managers_and_rule_corrections(db: &Database) {
         .expect("verify");
     assert!(verified.verified);
     assert!(db.actors().get(ministry).await.expect("get").verified);
+}
+
+/// Websites and addresses are read back by their shape, not parsed again: what the parsers
+/// wrote reads back equal, and a stored value of the wrong shape (written around the
+/// registry) is a corrupt row, by the actor and the field, on every read path.
+async fn stored_contact_details_read_back_and_a_malformed_one_is_corrupt(db: &Database) {
+    use sea_orm::ConnectionTrait;
+    let mut parts = profile(ActorKind::Ngo, "Contact Details NGO", "DE");
+    parts.website = Some(Website::parse(" HTTPS://Beispiel-Verein.DE/Integration ").expect("w"));
+    parts.email = Some(Email::parse("kontakt@beispiel-verein.de").expect("e"));
+    let id = actor(db, parts.clone(), None).await;
+    let stored = db.actors().get(id).await.expect("get");
+    assert_eq!(stored.profile.parts(), &parts);
+    assert_eq!(
+        stored.profile.parts().website.as_ref().map(Website::as_str),
+        Some("https://beispiel-verein.de/Integration")
+    );
+
+    for (column, value) in [
+        ("website", "ftp://beispiel-verein.de/"),
+        ("email", "kontakt"),
+    ] {
+        db.connection()
+            .execute_unprepared(&format!(
+                "UPDATE actor SET {column} = '{value}' WHERE name = 'Contact Details NGO'"
+            ))
+            .await
+            .expect("update around the registry");
+        for read in [
+            db.actors().get(id).await.map(|_| ()),
+            db.actors().find_by_ids(&[id]).await.map(|_| ()),
+        ] {
+            match read {
+                Err(RepoError::Corrupt(message)) => {
+                    assert!(message.contains(&id.as_uuid().to_string()), "{message}");
+                    assert!(message.contains(column), "{message}");
+                }
+                other => panic!("{column} `{value}`: {other:?}"),
+            }
+        }
+        // Put the column back as the registry wrote it, for the next one.
+        let kept = match column {
+            "website" => "https://beispiel-verein.de/Integration",
+            _ => "kontakt@beispiel-verein.de",
+        };
+        db.connection()
+            .execute_unprepared(&format!(
+                "UPDATE actor SET {column} = '{kept}' WHERE name = 'Contact Details NGO'"
+            ))
+            .await
+            .expect("restore");
+    }
+    assert_eq!(
+        db.actors().get(id).await.expect("get").profile.parts(),
+        &parts
+    );
 }

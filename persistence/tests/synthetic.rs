@@ -40,6 +40,16 @@ async fn synthetic_data_has_the_scale_and_reads_back_valid(db: &Database) {
         .await
         .expect("actors");
     assert_eq!(actors.items.len(), 100);
+    // Contact details as most organisations have them, which a page of actors reads too.
+    let with = |has: fn(&domain::actor::ActorProfileParts) -> bool| {
+        actors
+            .items
+            .iter()
+            .filter(|(_, a)| has(a.profile.parts()))
+            .count()
+    };
+    assert_eq!(with(|p| p.website.is_some()), 90);
+    assert_eq!(with(|p| p.email.is_some()), 60);
     let partnerships = db
         .partnerships()
         .list(

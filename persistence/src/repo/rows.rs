@@ -62,8 +62,9 @@ pub(crate) fn actor(row: crate::entities::actor::Model) -> Result<Actor, RepoErr
         pic: opt(row.pic.as_ref(), Pic::parse).map_err(bad)?,
         vat_number: opt(row.vat_number.as_ref(), VatNumber::parse).map_err(bad)?,
         wikidata_id: opt(row.wikidata_id.as_ref(), WikidataId::parse).map_err(bad)?,
-        website: opt(row.website.as_ref(), Website::parse).map_err(bad)?,
-        email: opt(row.email.as_ref(), Email::parse).map_err(bad)?,
+        // Checked for their shape, not parsed again: `parse` wrote them (see `from_stored`).
+        website: opt(row.website.as_ref(), Website::from_stored).map_err(bad)?,
+        email: opt(row.email.as_ref(), Email::from_stored).map_err(bad)?,
     };
     Ok(Actor {
         id: ActorId::from_uuid(row.id),
