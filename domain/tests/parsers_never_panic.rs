@@ -583,7 +583,7 @@ proptest! {
                 prop_assert!(url.username().is_empty() && url.password().is_none());
                 prop_assert_eq!(Website::parse(text), Ok(w.clone()), "does not round-trip");
                 // What the registry stores reads back as it was written, unparsed.
-                prop_assert_eq!(Website::from_stored(text), Ok(w.clone()));
+                prop_assert_eq!(Website::from_stored(text.to_owned()), Ok(w.clone()));
             }
             Err(e) => names(&e, "website")?,
         }
@@ -608,7 +608,7 @@ proptest! {
                 prop_assert!(domain.contains('.'));
                 prop_assert!(!text.contains(['<', '>', ' ']));
                 prop_assert_eq!(Email::parse(text), Ok(m.clone()));
-                prop_assert_eq!(Email::from_stored(text), Ok(m.clone()));
+                prop_assert_eq!(Email::from_stored(text.to_owned()), Ok(m.clone()));
             }
             Err(e) => names(&e, "email")?,
         }

@@ -38,8 +38,10 @@ fn opt<T>(
 }
 
 pub(crate) fn actor(row: crate::entities::actor::Model) -> Result<Actor, RepoError> {
-    let bad = |e: domain::ValidationError| corrupt("actor", row.id, e);
-    let kind = ActorKind::from_code(&row.kind).ok_or_else(|| corrupt("actor", row.id, "kind"))?;
+    // The row is taken apart: its texts move into the actor, not copied.
+    let id = row.id;
+    let bad = |e: domain::ValidationError| corrupt("actor", id, e);
+    let kind = ActorKind::from_code(&row.kind).ok_or_else(|| corrupt("actor", id, "kind"))?;
     let nuts = match (&row.nuts_code, row.nuts_version) {
         (Some(code), Some(version)) => Some(NutsRegion::parse(code, version).map_err(bad)?),
         _ => None,
@@ -50,7 +52,6 @@ pub(crate) fn actor(row: crate::entities::actor::Model) -> Result<Actor, RepoErr
     };
     let parts = ActorProfileParts {
         kind,
-        name: row.name.clone(),
         country: CountryCode::parse(&row.country).map_err(bad)?,
         nuts,
         lau,
@@ -63,11 +64,16 @@ pub(crate) fn actor(row: crate::entities::actor::Model) -> Result<Actor, RepoErr
         vat_number: opt(row.vat_number.as_ref(), VatNumber::parse).map_err(bad)?,
         wikidata_id: opt(row.wikidata_id.as_ref(), WikidataId::parse).map_err(bad)?,
         // Checked for their shape, not parsed again: `parse` wrote them (see `from_stored`).
-        website: opt(row.website.as_ref(), Website::from_stored).map_err(bad)?,
-        email: opt(row.email.as_ref(), Email::from_stored).map_err(bad)?,
+        website: row
+            .website
+            .map(Website::from_stored)
+            .transpose()
+            .map_err(bad)?,
+        email: row.email.map(Email::from_stored).transpose().map_err(bad)?,
+        name: row.name,
     };
     Ok(Actor {
-        id: ActorId::from_uuid(row.id),
+        id: ActorId::from_uuid(id),
         profile: ActorProfile::new(parts).map_err(bad)?,
         parent_id: row.parent_id.map(ActorId::from_uuid),
         verified: row.verified,
