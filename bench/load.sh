@@ -6,7 +6,8 @@
 # (a'), (b) at concurrency 1). The minimal SQL for (a) and for (a') runs with pgbench for
 # comparison. Prints requests/s, p50, p99, the
 # ratio to raw SQL, the server's and the database's CPU milliseconds per request, the
-# server's peak RSS and its cold start. Not a test: it takes minutes.
+# server's peak RSS and its cold start, and the share of the machine's CPU time the hypervisor
+# took for other guests during each run ("steal"). Not a test: it takes minutes.
 # Usage: bench/load.sh [scale]   (default 1)
 # Environment: REGISTRY_BENCH_DURATION (20s), REGISTRY_BENCH_SINGLE_DURATION (10s),
 # REGISTRY_BENCH_WINDOWS (waits before each batch of loads, in ms, compared for (a) and (b);
@@ -116,9 +117,17 @@ server_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$server/stat
 
 rows=()
 per_req() { awk -v t="$1" -v n="$2" -v h="$tck" 'BEGIN { if (n > 0) printf "%.3f", t * 1000 / h / n; else print "–" }'; }
-row() { # label concurrency rps p50 p99 ratio server_ms db_ms peak_rss failures
-  rows+=("$(printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' "$@")")
-  printf '%-34s c=%-3s %9s req/s  p50 %7s ms  p99 %7s ms  raw-SQL ratio %-5s server %6s ms/req  db %6s ms/req  RSS peak %s MB  failed: %s\n' "$@"
+row() { # label concurrency rps p50 p99 ratio server_ms db_ms peak_rss failures steal
+  rows+=("$(printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' "$@")")
+  printf '%-34s c=%-3s %9s req/s  p50 %7s ms  p99 %7s ms  raw-SQL ratio %-5s server %6s ms/req  db %6s ms/req  RSS peak %s MB  failed: %s  steal %s%%\n' "$@"
+}
+# The machine's CPU time taken by the hypervisor for other guests ("steal", /proc/stat) and its
+# total, in ticks: on these shared virtual machines a run during which the host took a tenth of
+# the time reads slower for reasons outside the server, and the column says so.
+cpu_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print $9, t }' /proc/stat; }
+steal_pct() { # ticks before, ticks after
+  awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); d = y[2] - x[2]
+    if (d > 0) printf "%.0f", (y[1] - x[1]) * 100 / d; else print "–" }'
 }
 # The server's peak resident memory so far, in MB.
 hwm() { awk '/VmHWM/ { printf "%d", $2 / 1024 }' "/proc/$server/status"; }
@@ -139,7 +148,7 @@ quiesce() {
 declare -A raw_rps=()
 # oha against the running server: label, query file, concurrency, duration.
 drive() {
-  local label=$1 file=$2 conc=$3 dur=$4 bytes s0 s1 out rps p50 p99 n failed note db
+  local label=$1 file=$2 conc=$3 dur=$4 bytes s0 s1 c0 c1 out rps p50 p99 n failed note db
   ratio=""
   quiesce
   bytes=$(check "$file")
@@ -149,9 +158,11 @@ drive() {
   $stats dbcpu "$db_name" "$work/dbcpu" & sampler=$!
   sleep 0.2
   s0=$(server_ticks)
+  c0=$(cpu_ticks)
   oha --no-tui --output-format json -c "$conc" -z "$dur" -w -m POST -H 'content-type: application/json' \
     -H "authorization: Bearer $token" -D "$file" "$url/graphql" >"$work/oha.json"
   s1=$(server_ticks)
+  c1=$(cpu_ticks)
   kill -TERM "$sampler"; wait "$sampler" || true; sampler=""
   out=$($stats oha "$work/oha.json" "$bytes") || { echo "FAIL: $label: $out" >&2; exit 1; }
   read -r rps p50 p99 n failed note <<<"$out"
@@ -161,7 +172,7 @@ drive() {
   db=$(per_req "$(cat "$work/dbcpu")" "$n")
   [ "$failed" = 0 ] && note="-" || note="$failed ($note)"
   row "$label" "$conc" "$rps" "$p50" "$p99" "${ratio:-}" \
-    "$(per_req "$((s1 - s0))" "$n")" "$db" "$(hwm)" "$note"
+    "$(per_req "$((s1 - s0))" "$n")" "$db" "$(hwm)" "$note" "$(steal_pct "$c0" "$c1")"
 }
 
 # The minimal SQL for (a) with pgbench: the ids it would pass come from the same data.
@@ -175,20 +186,22 @@ sids=$(ids "SELECT '{' || string_agg(DISTINCT stream_id::text, ',') || '}' FROM 
   ROW_NUMBER() OVER (PARTITION BY partnership_id ORDER BY id) AS rn FROM allocation a
   WHERE partnership_id IN ($page)) r WHERE rn <= 10) a")
 raw_sql() { # label of the query it stands for, SQL file, concurrency, duration
-  local label=$1 sql=$2 conc=$3 dur=${4%s} out rps p50 p99 n
+  local label=$1 sql=$2 conc=$3 dur=${4%s} out rps p50 p99 n c0 c1
   quiesce
   rm -f "$work"/pgb.*
   $stats dbcpu "$db_name" "$work/dbcpu" & sampler=$!
   sleep 0.2
+  c0=$(cpu_ticks)
   (cd "$work" && pgbench -n -M prepared -c "$conc" -j 2 -T "$dur" -l --log-prefix=pgb \
     -D "pids=$pids" -D "aids=$aids" -D "sids=$sids" -f "$root/$sql" \
     "$DATABASE_URL") >"$work/pgbench.out" 2>&1 || { cat "$work/pgbench.out"; exit 1; }
+  c1=$(cpu_ticks)
   kill -TERM "$sampler"; wait "$sampler" || true; sampler=""
   out=$($stats pgbench "$work/pgbench.out" "$work/pgb") || { echo "FAIL: pgbench: $out" >&2; exit 1; }
   read -r rps p50 p99 n <<<"$out"
   [ "$conc" = 32 ] && raw_rps[$label]=$rps
   row "${label%% *} raw SQL (pgbench)" "$conc" "$rps" "$p50" "$p99" "1.00" "–" \
-    "$(per_req "$(cat "$work/dbcpu")" "$n")" "–" "-"
+    "$(per_req "$(cat "$work/dbcpu")" "$n")" "–" "-" "$(steal_pct "$c0" "$c1")"
 }
 
 # The actor for (b): the first one listed.
@@ -244,8 +257,8 @@ done
 echo
 echo "### Scale $scale ($(date -u +%Y-%m-%d), batch window ${windows[0]} ms unless named, $duration runs at c=32, $single at c=1)"
 echo
-echo "| query | concurrency | requests/s | p50 ms | p99 ms | ratio to raw SQL | server CPU ms/req | db CPU ms/req | server peak RSS so far, MB | failed |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| query | concurrency | requests/s | p50 ms | p99 ms | ratio to raw SQL | server CPU ms/req | db CPU ms/req | server peak RSS so far, MB | failed | steal % |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
 echo
 echo "Server peak RSS (VmHWM): $(IFS=';'; echo "${rss[*]}" | sed 's/;/; /g')."
