@@ -991,16 +991,27 @@ async fn stored_contact_details_read_back_and_a_malformed_one_is_corrupt(db: &Da
         Some("https://beispiel-verein.de/Integration")
     );
 
-    for (column, value) in [
-        ("website", "ftp://beispiel-verein.de/"),
-        ("email", "kontakt"),
+    // A column written around the registry, by raw SQL.
+    let set = |column: &str, value: &str| {
+        let sql =
+            format!("UPDATE actor SET {column} = '{value}' WHERE name = 'Contact Details NGO'");
+        async move {
+            db.connection()
+                .execute_unprepared(&sql)
+                .await
+                .expect("update around the registry");
+        }
+    };
+    // Each column malformed, then put back as the registry wrote it, for the next one.
+    for (column, malformed, kept) in [
+        (
+            "website",
+            "ftp://beispiel-verein.de/",
+            "https://beispiel-verein.de/Integration",
+        ),
+        ("email", "kontakt", "kontakt@beispiel-verein.de"),
     ] {
-        db.connection()
-            .execute_unprepared(&format!(
-                "UPDATE actor SET {column} = '{value}' WHERE name = 'Contact Details NGO'"
-            ))
-            .await
-            .expect("update around the registry");
+        set(column, malformed).await;
         for read in [
             db.actors().get(id).await.map(|_| ()),
             db.actors().find_by_ids(&[id]).await.map(|_| ()),
@@ -1010,20 +1021,10 @@ async fn stored_contact_details_read_back_and_a_malformed_one_is_corrupt(db: &Da
                     assert!(message.contains(&id.as_uuid().to_string()), "{message}");
                     assert!(message.contains(column), "{message}");
                 }
-                other => panic!("{column} `{value}`: {other:?}"),
+                other => panic!("{column} `{malformed}`: {other:?}"),
             }
         }
-        // Put the column back as the registry wrote it, for the next one.
-        let kept = match column {
-            "website" => "https://beispiel-verein.de/Integration",
-            _ => "kontakt@beispiel-verein.de",
-        };
-        db.connection()
-            .execute_unprepared(&format!(
-                "UPDATE actor SET {column} = '{kept}' WHERE name = 'Contact Details NGO'"
-            ))
-            .await
-            .expect("restore");
+        set(column, kept).await;
     }
     assert_eq!(
         db.actors().get(id).await.expect("get").profile.parts(),
