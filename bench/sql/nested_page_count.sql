@@ -9,5 +9,5 @@ SELECT id, title, title_folded, description, kind, governance_levels, themes_key
 SELECT COUNT(*) FROM partnership;
 SELECT * FROM (SELECT membership.*, ROW_NUMBER() OVER (PARTITION BY membership.partnership_id ORDER BY membership.id) AS rn FROM membership WHERE membership.partnership_id = ANY (CAST(:pids AS uuid[])) AND membership.left_on IS NULL) AS ranked WHERE rn <= 11;
 SELECT * FROM (SELECT allocation.*, ROW_NUMBER() OVER (PARTITION BY allocation.partnership_id ORDER BY allocation.id) AS rn FROM allocation WHERE allocation.partnership_id = ANY (CAST(:pids AS uuid[]))) AS ranked WHERE rn <= 11;
-SELECT id, kind, name, name_folded, country, nuts_code, nuts_version, lau_code, lau_year, population, parent_id, pic, vat_number, wikidata_id, website, email, verified, archived_at, version, created_at, updated_at FROM actor WHERE id = ANY (CAST(:aids AS uuid[]));
+SELECT id, kind, name, country FROM actor WHERE id = ANY (CAST(:aids AS uuid[]));
 SELECT id, code, name, legal_basis, period_start, period_end, category_required, created_at FROM funding_stream WHERE id = ANY (CAST(:sids AS uuid[]));

@@ -147,6 +147,30 @@ pub struct Actor {
     pub updated_at: DateTime<Utc>,
 }
 
+/// What a list shows of an actor: the fields a page of members asks for (`id`, `kind`,
+/// `name`, `country`). Why a type of its own: a page of 50 partnerships reads about 250
+/// actors, and reading and checking all 21 columns of each, for the three or four a page
+/// shows, was the largest single cost of the page (see `bench/RESULTS.md`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActorBrief {
+    pub id: ActorId,
+    pub kind: ActorKind,
+    pub name: String,
+    pub country: CountryCode,
+}
+
+impl From<&Actor> for ActorBrief {
+    fn from(actor: &Actor) -> Self {
+        let parts = actor.profile.parts();
+        Self {
+            id: actor.id,
+            kind: parts.kind,
+            name: parts.name.clone(),
+            country: parts.country,
+        }
+    }
+}
+
 pub fn parse_actor_name(raw: &str) -> Result<String, ValidationError> {
     crate::text::single_line("name", raw, 1, 300)
 }

@@ -2,7 +2,7 @@
 //! database.
 
 use chrono::NaiveDate;
-use domain::actor::{ActorKind, ActorProfile, ActorProfileParts};
+use domain::actor::{ActorBrief, ActorKind, ActorProfile, ActorProfileParts};
 use domain::funding::{
     AllocationStatus, BudgetKind, CeilingCase, ProgrammeDetails, ProgrammeParts,
 };
@@ -32,6 +32,7 @@ persistence::on_both_databases!(
     drafts_are_seen_by_members_only,
     stream_managers_and_rule_corrections,
     stored_contact_details_read_back_and_a_malformed_one_is_corrupt,
+    actor_briefs_match_the_actors_and_a_corrupt_one_is_reported,
 );
 
 /// A programme of `stream` with a managing authority of its own.
@@ -1029,5 +1030,63 @@ async fn stored_contact_details_read_back_and_a_malformed_one_is_corrupt(db: &Da
     assert_eq!(
         db.actors().get(id).await.expect("get").profile.parts(),
         &parts
+    );
+}
+
+/// A brief (what a list of members shows) is the actor's id, kind, name and country as the
+/// whole actor reads them; ids that name no actor are left out; a brief whose country was
+/// corrupted around the registry is reported by the actor and the field.
+async fn actor_briefs_match_the_actors_and_a_corrupt_one_is_reported(db: &Database) {
+    use sea_orm::ConnectionTrait;
+    let ngo = actor(db, profile(ActorKind::Ngo, "Brief NGO", "DE"), None).await;
+    let region = actor(db, profile(ActorKind::Region, "Brief Region", "EL"), None).await;
+    let nobody = ActorId::from_uuid(uuid::Uuid::from_u128(7));
+    assert!(
+        db.actors()
+            .briefs_by_ids(&[])
+            .await
+            .expect("none")
+            .is_empty()
+    );
+
+    let mut briefs = db
+        .actors()
+        .briefs_by_ids(&[region, nobody, ngo])
+        .await
+        .expect("briefs");
+    briefs.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut expected = Vec::new();
+    for id in [ngo, region] {
+        expected.push(ActorBrief::from(&db.actors().get(id).await.expect("get")));
+    }
+    assert_eq!(briefs, expected);
+    assert_eq!(
+        (
+            briefs[1].kind,
+            briefs[1].country.as_str(),
+            briefs[1].name.as_str()
+        ),
+        (ActorKind::Region, "EL", "Brief Region")
+    );
+
+    // A country written around the registry, by raw SQL (the kind has a CHECK constraint of the
+    // database's own, so it cannot be).
+    let set =
+        |country: &str| format!("UPDATE actor SET country = '{country}' WHERE name = 'Brief NGO'");
+    let conn = db.connection();
+    conn.execute_unprepared(&set("XX"))
+        .await
+        .expect("update around the registry");
+    match db.actors().briefs_by_ids(&[ngo, region]).await {
+        Err(RepoError::Corrupt(message)) => {
+            assert!(message.contains(&ngo.as_uuid().to_string()), "{message}");
+            assert!(message.contains("country"), "{message}");
+        }
+        other => panic!("country `XX`: {other:?}"),
+    }
+    conn.execute_unprepared(&set("DE")).await.expect("restore");
+    assert_eq!(
+        db.actors().briefs_by_ids(&[ngo]).await.expect("brief"),
+        vec![expected[0].clone()]
     );
 }

@@ -16,6 +16,7 @@ on_both_databases!(
     nested_pages_cost_the_same_statements_at_any_size,
     nested_lists_of_actors_streams_and_programmes_are_batched,
     in_place_fields_answer_as_async_graphql_does,
+    member_actors_from_their_brief_answer_as_whole_actors,
     budgets_payments_and_managers_are_batched,
     histories_totals_and_utilisation_are_batched,
     root_fields_answer_in_the_documents_order,
@@ -1862,6 +1863,90 @@ async fn in_place_fields_answer_as_async_graphql_does(app: &TestApp) {
     assert_eq!(
         errors[0]["path"],
         json!(["partnerships", "nodes", 0, "history"])
+    );
+}
+
+/// A member's actor whose selection asks only for `id`, `kind`, `name` and `country` is read
+/// from its brief (`api::graphql::actor::member_actor`): the same values, keys and order as the
+/// whole actor gives, in the same number of statements; a request that asks for both kinds
+/// reads each in one statement of its own.
+async fn member_actors_from_their_brief_answer_as_whole_actors(app: &TestApp) {
+    hundred_partnerships(app).await;
+    let page = |actor: &str| {
+        format!(
+            "{{ partnerships(first: 30, orderBy: {{ field: TITLE }}) {{ nodes {{ \
+             members(first: 5) {{ nodes {{ actor {{ {actor} }} }} }} }} }} }}"
+        )
+    };
+    let (brief_cost, brief) = costed(app, &page("country id k: kind name"), json!({})).await;
+    // `population` is not in the brief: the whole actor answers.
+    let (whole_cost, mut whole) =
+        costed(app, &page("country id k: kind name population"), json!({})).await;
+    let nodes = whole["partnerships"]["nodes"]
+        .as_array_mut()
+        .expect("nodes");
+    assert_eq!(nodes.len(), 30);
+    for node in nodes {
+        for member in node["members"]["nodes"].as_array_mut().expect("members") {
+            let actor = member["actor"].as_object_mut().expect("actor");
+            assert_eq!(actor.remove("population"), Some(Value::Null));
+        }
+    }
+    assert_eq!(brief, whole);
+    assert_eq!(
+        brief_cost, whole_cost,
+        "one statement for the actors either way"
+    );
+    let lead = &brief["partnerships"]["nodes"][0]["members"]["nodes"][0]["actor"];
+    assert_eq!(lead["name"], "Lead 000");
+    assert_eq!(lead["country"], "ES");
+    assert_eq!(lead["k"], "NGO");
+    assert!(
+        lead["id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("QWN0b3")),
+        "{lead}"
+    );
+    // The id is the actor's: `node` finds it.
+    let found = app
+        .ok(
+            "query($id: ID!) { node(id: $id) { ... on Actor { name country } } }",
+            json!({ "id": lead["id"] }),
+        )
+        .await;
+    assert_eq!(
+        found["node"],
+        json!({ "name": "Lead 000", "country": "ES" })
+    );
+
+    // Keys in the order they were selected, in the response's text.
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .bearer_auth(&app.admin_token)
+        .json(&json!({ "query": page("name country kind id") }))
+        .send()
+        .await
+        .expect("request");
+    let text = response.text().await.expect("body");
+    let at = |key: &str| text.find(key).unwrap_or_else(|| panic!("{key} in {text}"));
+    assert!(at("\"name\"") < at("\"country\""), "{text}");
+    assert!(at("\"country\"") < at("\"kind\""), "{text}");
+    assert!(at("\"kind\"") < at("\"id\""), "{text}");
+
+    // Both kinds in one request: the briefs and the whole actors, one statement each.
+    let (both_cost, both) = costed(
+        app,
+        &page("name } whole: actor { name population"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(both_cost, brief_cost + 1);
+    let member = &both["partnerships"]["nodes"][0]["members"]["nodes"][1];
+    assert_eq!(member["actor"], json!({ "name": "Partner 000" }));
+    assert_eq!(
+        member["whole"],
+        json!({ "name": "Partner 000", "population": null })
     );
 }
 

@@ -174,7 +174,7 @@ async fn resolve_object<T: OutputType, F: ContainerType>(
 /// no response key twice (async-graphql merges those). Extensions, which would wrap each
 /// field, are not looked at: async-graphql does not say whether a schema has any, and this
 /// schema registers none (`crate::http::schema`).
-fn is_plain(ctx: &ContextSelectionSet<'_>) -> bool {
+pub(crate) fn is_plain(ctx: &ContextSelectionSet<'_>) -> bool {
     let items = &ctx.item.node.items;
     items.iter().enumerate().all(|(i, selection)| {
         let Selection::Field(field) = &selection.node else {

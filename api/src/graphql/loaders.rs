@@ -4,7 +4,7 @@
 
 use std::hash::Hash;
 
-use domain::actor::Actor;
+use domain::actor::{Actor, ActorBrief};
 use domain::funding::{Allocation, BudgetEntry, CeilingRule, FundingStream, Payment, Programme};
 use domain::ids::{
     ActorId, AllocationId, CeilingRuleId, MembershipId, PartnershipId, PaymentId, ProgrammeId,
@@ -204,6 +204,27 @@ impl Loader<AllocationsPage> for RepoLoader {
             }
         }
         Ok(out)
+    }
+}
+
+/// An actor's brief (the fields a list of members shows), as a loader key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BriefOf(pub ActorId);
+
+impl Loader<BriefOf> for RepoLoader {
+    type Value = ActorBrief;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[BriefOf]) -> Result<HashMap<BriefOf, ActorBrief>, ApiError> {
+        let ids: Vec<ActorId> = keys.iter().map(|k| k.0).collect();
+        Ok(self
+            .db
+            .actors()
+            .briefs_by_ids(&ids)
+            .await?
+            .into_iter()
+            .map(|brief| (BriefOf(brief.id), brief))
+            .collect())
     }
 }
 

@@ -17,7 +17,7 @@ use persistence::repo::{
     AllocationFilter, DraftVisibility, MembershipChange, PartnershipFilter, PartnershipOrder,
 };
 
-use super::actor::{Actor, patch};
+use super::actor::patch;
 use super::connection::{Count, CountedConnection, connection, page_request};
 use super::enums::{
     GovernanceLevel, PartnershipKind, PartnershipOrderField, PartnershipStatus, Role,
@@ -213,13 +213,13 @@ impl Membership {
         .await
     }
 
-    async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<InPlace<Actor>> {
-        related(ctx, self.0.actor_id, Actor, "membership without actor").await
+    async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<super::actor::ActorNode> {
+        super::actor::member_actor(ctx, self.0.actor_id).await
     }
 
     /// The member's roles, in a fixed order.
-    async fn roles(&self) -> Vec<Role> {
-        self.0.roles.iter().map(Into::into).collect()
+    async fn roles(&self) -> super::enums::RoleList<'_> {
+        super::enums::RoleList(&self.0.roles)
     }
 
     async fn joined_on(&self) -> NaiveDate {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use domain::actor::{Actor, ActorKind, ActorProfile, ActorProfileParts};
+use domain::actor::{Actor, ActorBrief, ActorKind, ActorProfile, ActorProfileParts};
 use domain::funding::{
     Allocation, AllocationStatus, CeilingCase, CeilingRule, FundingStream, Payment, PaymentKind,
     Programme, ProgrammeDetails, ProgrammeParts,
@@ -81,6 +81,19 @@ pub(crate) fn actor(row: crate::entities::actor::Model) -> Result<Actor, RepoErr
         archived_at: row.archived_at,
         created_at: row.created_at,
         updated_at: row.updated_at,
+    })
+}
+
+/// The brief of an actor from its `id`, `kind`, `name` and `country` columns, checked as
+/// [`actor`] checks them: the kind and the country are parsed, the name is taken as stored.
+pub(crate) fn actor_brief(
+    (id, kind, name, country): (uuid::Uuid, String, String, String),
+) -> Result<ActorBrief, RepoError> {
+    Ok(ActorBrief {
+        id: ActorId::from_uuid(id),
+        kind: ActorKind::from_code(&kind).ok_or_else(|| corrupt("actor", id, "kind"))?,
+        name,
+        country: CountryCode::parse(&country).map_err(|e| corrupt("actor", id, e))?,
     })
 }
 
