@@ -143,7 +143,10 @@ impl PgColumn for Option<chrono::NaiveDate> {
 /// struct literal makes the compiler check that none is missing).
 macro_rules! positional {
     ($module:ident { $($field:ident),* $(,)? }) => {
-        impl Positional for $module::Model {
+        positional!(@impl $module::Model { $($field),* });
+    };
+    (@impl $model:ty { $($field:ident),* $(,)? }) => {
+        impl Positional for $model {
             #[cfg(test)]
             const FIELDS: &'static [&'static str] = &[$(stringify!($field)),*];
 
@@ -239,6 +242,27 @@ positional!(allocation {
     updated_at,
 });
 
+/// The columns of an actor's brief (`Actors::briefs_by_ids`), in the order they are selected.
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
+pub(crate) struct ActorBriefRow {
+    pub id: uuid::Uuid,
+    pub kind: String,
+    pub name: String,
+    pub country: String,
+}
+
+impl ActorBriefRow {
+    /// The columns to select, in the order of the fields.
+    pub const COLUMNS: [actor::Column; 4] = [
+        actor::Column::Id,
+        actor::Column::Kind,
+        actor::Column::Name,
+        actor::Column::Country,
+    ];
+}
+
+positional!(@impl ActorBriefRow { id, kind, name, country });
+
 #[cfg(test)]
 mod tests {
     use sea_orm::{EntityTrait, Iterable, PrimaryKeyToColumn, QueryOrder, QuerySelect};
@@ -254,6 +278,11 @@ mod tests {
 
     #[test]
     fn fields_are_listed_in_the_order_of_the_columns() {
+        let brief: Vec<&str> = ActorBriefRow::COLUMNS
+            .iter()
+            .map(sea_orm::IdenStatic::as_str)
+            .collect();
+        assert_eq!(ActorBriefRow::FIELDS, brief);
         assert_eq!(actor::Model::FIELDS, columns::<actor::Entity>());
         assert_eq!(partnership::Model::FIELDS, columns::<partnership::Entity>());
         assert_eq!(membership::Model::FIELDS, columns::<membership::Entity>());
@@ -319,6 +348,30 @@ mod tests {
         same_both_ways::<partnership::Entity>(db).await;
         same_both_ways::<membership::Entity>(db).await;
         same_both_ways::<allocation::Entity>(db).await;
+
+        // The actors' briefs: their four columns, by name and by position.
+        let briefs = || {
+            actor::Entity::find()
+                .select_only()
+                .columns(ActorBriefRow::COLUMNS)
+                .order_by_asc(actor::Column::Id)
+        };
+        let conn = db.connection();
+        let by_name = briefs()
+            .into_model::<ActorBriefRow>()
+            .all(conn)
+            .await
+            .expect("by name");
+        let by_position: Vec<ActorBriefRow> = briefs()
+            .into_model::<ByIndex<ActorBriefRow>>()
+            .all(conn)
+            .await
+            .expect("by position")
+            .into_iter()
+            .map(|row| row.0)
+            .collect();
+        assert_eq!(by_name.len(), 100, "the actors of scale 0.01");
+        assert_eq!(by_name, by_position);
     }
 
     #[test]

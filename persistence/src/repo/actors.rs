@@ -12,7 +12,7 @@ use sea_orm::{
 };
 use tracing::instrument;
 
-use crate::by_index::ByIndex;
+use crate::by_index::{ActorBriefRow, ByIndex};
 use crate::database::WriteTx;
 use crate::entities::actor;
 use crate::pagination::{Cursor, Page, PageRequest, SortValue, after, direction, order_key};
@@ -241,21 +241,18 @@ impl Actors<'_> {
         }
         let rows = actor::Entity::find()
             .select_only()
-            .columns([
-                actor::Column::Id,
-                actor::Column::Kind,
-                actor::Column::Name,
-                actor::Column::Country,
-            ])
+            .columns(ActorBriefRow::COLUMNS)
             .filter(super::any_of(
                 self.db.backend(),
                 actor::Column::Id,
                 ids.iter().map(ActorId::as_uuid),
             ))
-            .into_tuple::<(uuid::Uuid, String, String, String)>()
+            .into_model::<ByIndex<ActorBriefRow>>()
             .all(self.db.connection())
             .await?;
-        rows.into_iter().map(super::rows::actor_brief).collect()
+        rows.into_iter()
+            .map(|row| super::rows::actor_brief(row.0))
+            .collect()
     }
 
     /// A page of actors, ordered by name (case-insensitively), then id.

@@ -86,9 +86,13 @@ pub(crate) fn actor(row: crate::entities::actor::Model) -> Result<Actor, RepoErr
 
 /// The brief of an actor from its `id`, `kind`, `name` and `country` columns, checked as
 /// [`actor`] checks them: the kind and the country are parsed, the name is taken as stored.
-pub(crate) fn actor_brief(
-    (id, kind, name, country): (uuid::Uuid, String, String, String),
-) -> Result<ActorBrief, RepoError> {
+pub(crate) fn actor_brief(row: crate::by_index::ActorBriefRow) -> Result<ActorBrief, RepoError> {
+    let crate::by_index::ActorBriefRow {
+        id,
+        kind,
+        name,
+        country,
+    } = row;
     Ok(ActorBrief {
         id: ActorId::from_uuid(id),
         kind: ActorKind::from_code(&kind).ok_or_else(|| corrupt("actor", id, "kind"))?,
