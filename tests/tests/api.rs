@@ -1748,6 +1748,21 @@ fn every_field_page(wrap: bool) -> String {
     )
 }
 
+/// The text of the response to `query` as the administrator, for what only the text shows (the
+/// order of keys).
+async fn response_text(app: &TestApp, query: &str) -> String {
+    app.client
+        .post(app.url("/graphql"))
+        .bearer_auth(&app.admin_token)
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("body")
+}
+
 /// Errors sorted by path, so that two responses compare whatever order their fields finished
 /// in; without their locations (the two queries' texts differ).
 fn sorted_errors(response: &Value) -> Vec<Value> {
@@ -1790,18 +1805,12 @@ async fn in_place_fields_answer_as_async_graphql_does(app: &TestApp) {
     );
 
     // Keys in the order they were selected, in the response's text.
-    let response = app
-        .client
-        .post(app.url("/graphql"))
-        .bearer_auth(&app.admin_token)
-        .json(
-            &json!({ "query": "{ partnerships(first: 1, orderBy: { field: TITLE }) { nodes { \
-            version members(first: 1) { nodes { actor { name id kind } roles } } title id } } }" }),
-        )
-        .send()
-        .await
-        .expect("request");
-    let text = response.text().await.expect("body");
+    let text = response_text(
+        app,
+        "{ partnerships(first: 1, orderBy: { field: TITLE }) { nodes { \
+         version members(first: 1) { nodes { actor { name id kind } roles } } title id } } }",
+    )
+    .await;
     let at = |key: &str| text.find(key).unwrap_or_else(|| panic!("{key} in {text}"));
     assert!(at("\"version\"") < at("\"members\""), "{text}");
     assert!(at("\"name\"") < at("\"kind\""), "{text}");
@@ -1920,15 +1929,7 @@ async fn member_actors_from_their_brief_answer_as_whole_actors(app: &TestApp) {
     );
 
     // Keys in the order they were selected, in the response's text.
-    let response = app
-        .client
-        .post(app.url("/graphql"))
-        .bearer_auth(&app.admin_token)
-        .json(&json!({ "query": page("name country kind id") }))
-        .send()
-        .await
-        .expect("request");
-    let text = response.text().await.expect("body");
+    let text = response_text(app, &page("name country kind id")).await;
     let at = |key: &str| text.find(key).unwrap_or_else(|| panic!("{key} in {text}"));
     assert!(at("\"name\"") < at("\"country\""), "{text}");
     assert!(at("\"country\"") < at("\"kind\""), "{text}");

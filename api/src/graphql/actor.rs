@@ -285,8 +285,8 @@ const BRIEF_FIELDS: [&str; 4] = ["id", "kind", "name", "country"];
 /// for [`BRIEF_FIELDS`], else the whole actor. Why: a page of 50 partnerships shows about 250
 /// members' actors, most often by id, name and country; reading their brief (4 columns)
 /// instead of the whole row (21 columns, each checked) took the nested page from about 11.4 to
-/// 10 million instructions (`bench/RESULTS.md`). A brief is loaded in a batch of its own, so a
-/// request that asks for both kinds costs one statement more.
+/// 9.0 million instructions (`bench/RESULTS.md`). A brief is loaded in a batch of its own, so
+/// a request that asks for both kinds costs one statement more.
 pub(crate) async fn member_actor(
     ctx: &Context<'_>,
     id: ActorId,
