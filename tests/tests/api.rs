@@ -1935,16 +1935,19 @@ async fn member_actors_from_their_brief_answer_as_whole_actors(app: &TestApp) {
     assert!(at("\"country\"") < at("\"kind\""), "{text}");
     assert!(at("\"kind\"") < at("\"id\""), "{text}");
 
-    // Both kinds in one request: the briefs and the whole actors, one statement each.
+    // Both kinds in one request: the briefs and the whole actors, one statement each (so every
+    // field of the brief, aliased too, was answered from the brief).
     let (both_cost, both) = costed(
         app,
-        &page("name } whole: actor { name population"),
+        &page("country id k: kind name } whole: actor { name population"),
         json!({}),
     )
     .await;
     assert_eq!(both_cost, brief_cost + 1);
     let member = &both["partnerships"]["nodes"][0]["members"]["nodes"][1];
-    assert_eq!(member["actor"], json!({ "name": "Partner 000" }));
+    let partner = &brief["partnerships"]["nodes"][0]["members"]["nodes"][1]["actor"];
+    assert_eq!(partner["name"], "Partner 000");
+    assert_eq!(&member["actor"], partner);
     assert_eq!(
         member["whole"],
         json!({ "name": "Partner 000", "population": null })

@@ -286,7 +286,9 @@ const BRIEF_FIELDS: [&str; 4] = ["id", "kind", "name", "country"];
 /// members' actors, most often by id, name and country; reading their brief (4 columns)
 /// instead of the whole row (21 columns, each checked) took the nested page from about 11.4 to
 /// 9.0 million instructions (`bench/RESULTS.md`). A brief is loaded in a batch of its own, so
-/// a request that asks for both kinds costs one statement more.
+/// a request that asks for both kinds costs one statement more, and when one membership
+/// selects `actor` twice, once brief and once not, the merged object's keys follow whichever
+/// copy's statement finished first (see ARCHITECTURE.md).
 pub(crate) async fn member_actor(
     ctx: &Context<'_>,
     id: ActorId,

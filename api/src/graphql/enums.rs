@@ -159,7 +159,7 @@ pub enum PartnershipOrderField {
 }
 
 /// A member's roles, `[Role!]!` to the schema, resolved in one step: each value is a shared
-/// name, not a task and a new allocation. Why: a page of 50 partnerships shows 500 members,
+/// name, not a task and a new allocation. Why: a page of 50 partnerships shows about 250 members,
 /// and async-graphql resolves a list of enums item by item (a future each, joined) and
 /// allocates each item's name; that cost about 2% of the nested page.
 pub struct RoleList<'a>(pub &'a domain::membership::RoleSet);
