@@ -289,30 +289,42 @@ mod tests {
         assert_eq!(allocation::Model::FIELDS, columns::<allocation::Entity>());
     }
 
+    /// The rows of `query`, read by name and by position.
+    async fn both_ways<E, M>(db: &Database, query: sea_orm::Select<E>) -> (Vec<M>, Vec<M>)
+    where
+        E: EntityTrait,
+        M: Positional,
+    {
+        let conn = db.connection();
+        let by_name = query
+            .clone()
+            .into_model::<M>()
+            .all(conn)
+            .await
+            .expect("by name");
+        let by_position = query
+            .into_model::<ByIndex<M>>()
+            .all(conn)
+            .await
+            .expect("by position")
+            .into_iter()
+            .map(|row| row.0)
+            .collect();
+        (by_name, by_position)
+    }
+
     /// The same rows, read by name and by position, are the same models.
     async fn same_both_ways<E>(db: &Database)
     where
         E: EntityTrait,
         E::Model: Positional + PartialEq + std::fmt::Debug,
     {
-        let conn = db.connection();
         // In key order, so that the first rows (those given edge values) are among them.
-        let first_500 = || {
-            let mut query = E::find();
-            for key in E::PrimaryKey::iter() {
-                query = query.order_by_asc(key.into_column());
-            }
-            query.limit(500)
-        };
-        let by_name = first_500().all(conn).await.expect("by name");
-        let by_position: Vec<E::Model> = first_500()
-            .into_model::<ByIndex<E::Model>>()
-            .all(conn)
-            .await
-            .expect("by position")
-            .into_iter()
-            .map(|m| m.0)
-            .collect();
+        let mut query = E::find();
+        for key in E::PrimaryKey::iter() {
+            query = query.order_by_asc(key.into_column());
+        }
+        let (by_name, by_position) = both_ways::<E, E::Model>(db, query.limit(500)).await;
         assert!(!by_name.is_empty(), "rows to compare");
         assert_eq!(by_name, by_position);
     }
@@ -350,26 +362,11 @@ mod tests {
         same_both_ways::<allocation::Entity>(db).await;
 
         // The actors' briefs: their four columns, by name and by position.
-        let briefs = || {
-            actor::Entity::find()
-                .select_only()
-                .columns(ActorBriefRow::COLUMNS)
-                .order_by_asc(actor::Column::Id)
-        };
-        let conn = db.connection();
-        let by_name = briefs()
-            .into_model::<ActorBriefRow>()
-            .all(conn)
-            .await
-            .expect("by name");
-        let by_position: Vec<ActorBriefRow> = briefs()
-            .into_model::<ByIndex<ActorBriefRow>>()
-            .all(conn)
-            .await
-            .expect("by position")
-            .into_iter()
-            .map(|row| row.0)
-            .collect();
+        let briefs = actor::Entity::find()
+            .select_only()
+            .columns(ActorBriefRow::COLUMNS)
+            .order_by_asc(actor::Column::Id);
+        let (by_name, by_position) = both_ways::<_, ActorBriefRow>(db, briefs).await;
         assert_eq!(by_name.len(), 100, "the actors of scale 0.01");
         assert_eq!(by_name, by_position);
     }
