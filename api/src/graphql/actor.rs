@@ -3,7 +3,6 @@
 
 use std::borrow::Cow;
 
-use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::{Field, Selection};
 use async_graphql::registry::Registry;
 use async_graphql::resolver_utils::enum_value;
@@ -352,7 +351,7 @@ impl OutputType for ActorNode {
 /// under the same response keys and in the same order, as `Actor`'s own resolvers give.
 fn brief_value(ctx: &ContextSelectionSet<'_>, brief: &ActorBrief) -> ServerResult<Value> {
     let items = &ctx.item.node.items;
-    let mut object = IndexMap::with_capacity(items.len());
+    let mut object = super::response_map::Object::with_capacity(items.len());
     for item in items {
         let Selection::Field(field) = &item.node else {
             return Err(ServerError::new(
@@ -374,7 +373,7 @@ fn brief_value(ctx: &ContextSelectionSet<'_>, brief: &ActorBrief) -> ServerResul
         };
         object.insert(field.node.response_key().node.clone(), value);
     }
-    Ok(Value::Object(object))
+    Ok(object.into_value())
 }
 
 /// Which actors to list; all given conditions must hold.

@@ -208,7 +208,7 @@ async fn resolve_in_place<T: ContainerType>(
         }
     }))
     .await;
-    let mut object = async_graphql::indexmap::IndexMap::with_capacity(results.len());
+    let mut object = super::response_map::Object::with_capacity(results.len());
     for (name, value) in results.into_iter().flatten() {
         match value {
             Ok(value) => {
@@ -221,6 +221,6 @@ async fn resolve_in_place<T: ContainerType>(
     Ok(if object.is_empty() {
         Value::Null
     } else {
-        Value::Object(object)
+        object.into_value()
     })
 }

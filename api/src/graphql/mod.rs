@@ -17,6 +17,7 @@ pub mod limits;
 pub mod loaders;
 pub mod partnership;
 pub mod programme;
+mod response_map;
 pub mod scalars;
 
 use std::hash::Hash;
